@@ -1,0 +1,1 @@
+"""Policy rollouts: trace records and the batched generation engine."""
