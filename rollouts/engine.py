@@ -1,0 +1,200 @@
+"""Batched sampling of G completions per prompt with a Hugging Face causal LM.
+
+``RolloutEngine.generate(requests)`` renders each request's chat messages with the model's
+chat template, left-pads, and samples ``num_samples`` completions per prompt in chunks of at
+most ``batch_size`` sequences (a prompt's samples always share a chunk).
+
+Shared prefill: ``generate(num_return_sequences=G)`` encodes every prompt G times. With
+``shared_prefill`` we run one forward pass over each prompt, copy its KV cache G times, and
+let ``generate`` continue from that cache. ``benchmarks/rollouts.py`` measures both ways.
+
+Limits: one process, one device; no continuous batching (a chunk runs until its longest
+sample stops), so throughput is far below vLLM's on a GPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import Any, Sequence
+
+import torch
+from tqdm.auto import tqdm
+from transformers import LogitsProcessor, LogitsProcessorList
+
+from rollouts.trace import Trace, Turn
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class SamplingParams:
+    num_samples: int = 8
+    temperature: float = 0.7
+    top_p: float = 1.0
+    max_new_tokens: int = 64
+    stop: Sequence[str] = ()
+    batch_size: int = 64
+    shared_prefill: bool = True
+
+
+@dataclasses.dataclass
+class RolloutRequest:
+    """One prompt to sample from. ``meta`` fields are copied onto every resulting trace."""
+
+    problem_id: str
+    messages: list[dict[str, str]]
+    reference: Any = None
+    task: str = ""
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+    turns: list[Turn] = dataclasses.field(default_factory=list)
+    hint: bool = False
+
+
+@dataclasses.dataclass
+class RolloutStats:
+    sequences: int = 0
+    new_tokens: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.new_tokens / self.seconds if self.seconds else 0.0
+
+
+class _RawLogprobRecorder(LogitsProcessor):
+    """Records log p(sampled token) under the raw logits, keeping one step of [B, V] at a time.
+
+    Custom processors run before temperature / top-p warpers, so ``scores`` here are raw
+    logits. At step t the chosen token of step t-1 is ``input_ids[:, -1]``; the final step's
+    token is gathered by :meth:`finish`. Storing every step's full distribution
+    (``output_logits=True``) would cost steps x B x V floats (~1.6 GB for 128 x 64 x 49k).
+    """
+
+    def __init__(self) -> None:
+        self.prev: torch.Tensor | None = None  # [B, V] log-softmax of the previous step
+        self.picked: list[torch.Tensor] = []  # each [B]
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        if self.prev is not None:
+            self.picked.append(self.prev.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.prev = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def finish(self, last_tokens: torch.Tensor) -> torch.Tensor:
+        """[B, T] logprobs of all sampled tokens, given the last step's tokens [B]."""
+        assert self.prev is not None
+        self.picked.append(self.prev.gather(1, last_tokens[:, None]).squeeze(1))
+        return torch.stack(self.picked, dim=1)
+
+
+class RolloutEngine:
+    def __init__(self, model, tokenizer, params: SamplingParams, *, seed: int = 0, policy: str = "base",
+                 round: int = 0, progress: bool | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.params = params
+        self.seed = seed
+        self.policy = policy
+        self.round = round
+        self.progress = progress
+        self.stats = RolloutStats()
+        self.tokenizer.padding_side = "left"
+        eos = model.generation_config.eos_token_id
+        self._eos_ids = set(eos if isinstance(eos, list) else [eos if eos is not None else tokenizer.eos_token_id])
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    @torch.no_grad()
+    def generate(self, requests: Sequence[RolloutRequest], num_samples: int | None = None) -> list[Trace]:
+        """Sample ``num_samples`` (default ``params.num_samples``) completions for every request.
+
+        Returns traces ordered by request, then sample index.
+        """
+        g = num_samples or self.params.num_samples
+        per_chunk = max(1, self.params.batch_size // g)
+        torch.manual_seed(self.seed)
+        was_training = self.model.training
+        self.model.eval()
+        traces: list[Trace] = []
+        start = time.perf_counter()
+        bar = tqdm(total=len(requests) * g, desc="generate", unit="seq", disable=self._bar_disabled(), leave=False)
+        try:
+            for i in range(0, len(requests), per_chunk):
+                chunk = requests[i : i + per_chunk]
+                traces += self._generate_chunk(chunk, g)
+                bar.update(len(chunk) * g)
+                bar.set_postfix(tok_s=f"{sum(t.num_tokens for t in traces) / (time.perf_counter() - start):.0f}")
+        finally:
+            bar.close()
+            self.model.train(was_training)
+        self.stats.sequences += len(traces)
+        self.stats.new_tokens += sum(t.num_tokens for t in traces)
+        self.stats.seconds += time.perf_counter() - start
+        return traces
+
+    def _bar_disabled(self) -> bool | None:
+        return None if self.progress is None else not self.progress  # None: tqdm hides itself without a TTY
+
+    def _generate_chunk(self, chunk: Sequence[RolloutRequest], g: int) -> list[Trace]:
+        p = self.params
+        device = self.model.device
+        texts = [self.render(r.messages) for r in chunk]
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        ids, mask = enc.input_ids, enc.attention_mask  # [P, L]
+        recorder = _RawLogprobRecorder()
+        kwargs: dict[str, Any] = dict(
+            max_new_tokens=p.max_new_tokens,
+            do_sample=p.temperature > 0,
+            logits_processor=LogitsProcessorList([recorder]),
+            pad_token_id=self.tokenizer.pad_token_id,
+            return_dict_in_generate=True,
+        )
+        if p.temperature > 0:
+            kwargs.update(temperature=p.temperature, top_p=p.top_p, top_k=0)
+        if p.stop:
+            kwargs.update(stop_strings=list(p.stop), tokenizer=self.tokenizer)
+        if p.shared_prefill and g > 1 and ids.shape[1] > 1:
+            kwargs["past_key_values"] = self._prefill(ids, mask, g)
+        out = self.model.generate(
+            input_ids=ids.repeat_interleave(g, dim=0), attention_mask=mask.repeat_interleave(g, dim=0), **kwargs
+        )
+        new = out.sequences[:, ids.shape[1] :]  # [P*G, T]
+        logprobs = recorder.finish(new[:, -1]) if new.shape[1] else new.new_zeros(new.shape, dtype=torch.float)
+        return [self._trace(chunk[k // g], k % g, new[k], logprobs[k]) for k in range(new.shape[0])]
+
+    def _prefill(self, ids: torch.Tensor, mask: torch.Tensor, g: int):
+        """Encode each prompt once (all but its last token) and repeat the cache G times."""
+        position_ids = (mask.long().cumsum(-1) - 1).clamp(min=0)  # as generate() derives them
+        out = self.model(
+            input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=position_ids[:, :-1], use_cache=True
+        )
+        cache = out.past_key_values
+        cache.batch_repeat_interleave(g)
+        return cache
+
+    def _trace(self, request: RolloutRequest, index: int, tokens: torch.Tensor, logprobs: torch.Tensor) -> Trace:
+        ids = tokens.tolist()
+        length, finish = len(ids), "length"
+        pad = self.tokenizer.pad_token_id
+        for j, tok in enumerate(ids):
+            if tok in self._eos_ids:  # keep the EOS token: SFT on it teaches the model to stop
+                length, finish = j + 1, "stop"
+                break
+            if tok == pad:  # generate() pads a sequence that ended on a stop string
+                length, finish = j, "stop"
+                break
+        ids = ids[:length]
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        if finish == "length" and any(s in text for s in self.params.stop):
+            finish = "stop"
+        p = self.params
+        return Trace(
+            problem_id=request.problem_id, task=request.task, messages=request.messages, completion=text,
+            completion_ids=ids, logprobs=logprobs[:length].tolist(), finish_reason=finish,
+            reference=request.reference, fields=request.fields, sample_index=index, turns=list(request.turns),
+            temperature=p.temperature, top_p=p.top_p, max_new_tokens=p.max_new_tokens, round=self.round,
+            policy=self.policy, seed=self.seed, hint=request.hint,
+        )

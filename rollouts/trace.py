@@ -1,0 +1,102 @@
+"""The Trace record: one sampled attempt at one problem, with everything needed to reuse it.
+
+A trace holds the prompt (chat messages), the completion (text, token ids, per-token
+logprobs), earlier turns of a multi-turn refinement, the sampling parameters, the policy
+identity (round, checkpoint) and, once graded, the verification. :func:`to_row` gives a flat,
+Arrow-friendly dict so a round's traces form a ``datasets.Dataset`` / Parquet file.
+
+``logprobs`` are log-probabilities of the sampled tokens under the model's *raw* distribution
+(temperature 1, no top-p), as vLLM reports them; ``None`` when unknown.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from verifiers.base import Verification
+
+
+@dataclasses.dataclass
+class Turn:
+    """An earlier attempt in a refinement episode and the feedback it received."""
+
+    completion: str
+    feedback: str
+    status: str
+
+
+@dataclasses.dataclass
+class Trace:
+    problem_id: str
+    task: str
+    messages: list[dict[str, str]]  # the prompt, as chat messages (refinement turns included)
+    completion: str
+    completion_ids: list[int]
+    logprobs: list[float] | None
+    finish_reason: str  # "stop" (EOS or a stop string) or "length"
+    reference: Any
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sample_index: int = 0
+    turns: list[Turn] = dataclasses.field(default_factory=list)
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 0
+    round: int = 0
+    policy: str = "base"  # checkpoint identity: model name or checkpoint path
+    seed: int = 0
+    hint: bool = False  # sampled with the reference as a hint (STaR rationalization)
+    verification: Verification | None = None
+    verifier: str | None = None  # "name@version"
+
+    @property
+    def num_tokens(self) -> int:
+        return len(self.completion_ids)
+
+
+def to_row(trace: Trace) -> dict[str, Any]:
+    """A flat dict with a fixed schema (JSON-encoded where a column's type would vary)."""
+    v = trace.verification
+    return {
+        "problem_id": trace.problem_id,
+        "task": trace.task,
+        "messages": trace.messages,
+        "completion": trace.completion,
+        "completion_ids": trace.completion_ids,
+        "logprobs": trace.logprobs,
+        "num_tokens": trace.num_tokens,
+        "finish_reason": trace.finish_reason,
+        "reference_json": json.dumps(trace.reference),
+        "fields_json": json.dumps(trace.fields, default=str),
+        "sample_index": trace.sample_index,
+        "turns": [dataclasses.asdict(t) for t in trace.turns],
+        "temperature": trace.temperature,
+        "top_p": trace.top_p,
+        "max_new_tokens": trace.max_new_tokens,
+        "round": trace.round,
+        "policy": trace.policy,
+        "seed": trace.seed,
+        "hint": trace.hint,
+        "status": v.status.value if v else None,
+        "score": v.score if v else None,
+        "extracted": v.extracted if v else None,
+        "feedback": v.feedback if v else None,
+        "verifier": trace.verifier,
+    }
+
+
+def from_row(row: dict[str, Any]) -> Trace:
+    verification = None
+    if row.get("status") is not None:
+        verification = Verification.from_dict(row)
+    return Trace(
+        problem_id=row["problem_id"], task=row["task"], messages=list(row["messages"]),
+        completion=row["completion"], completion_ids=list(row["completion_ids"]),
+        logprobs=list(row["logprobs"]) if row.get("logprobs") is not None else None,
+        finish_reason=row["finish_reason"], reference=json.loads(row["reference_json"]),
+        fields=json.loads(row["fields_json"]), sample_index=row["sample_index"],
+        turns=[Turn(**t) for t in row.get("turns") or []], temperature=row["temperature"], top_p=row["top_p"],
+        max_new_tokens=row["max_new_tokens"], round=row["round"], policy=row["policy"], seed=row["seed"],
+        hint=row.get("hint", False), verification=verification, verifier=row.get("verifier"),
+    )

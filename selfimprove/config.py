@@ -1,0 +1,123 @@
+"""The run configuration: one typed schema, one docstring (``help``) per field.
+
+Load with :func:`load_config` (YAML file + ``--set section.key=value`` overrides). A misspelled
+key or a wrong type fails at load time, naming the key, the file, and the closest valid key.
+``selfimprove config-reference`` prints every key with its type, default and help.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Literal
+
+from selfimprove import configio
+from selfimprove.configio import ConfigError, field
+
+DEFAULT_PROMPT = "{question}\nThink step by step, then give the final answer in \\boxed{{}}."
+
+
+@dataclasses.dataclass
+class RunConfig:
+    name: str = field("run", help="Run name; the run directory is <output_dir>/<name>.")
+    output_dir: str = field("runs", help="Parent directory of run directories.")
+    seed: int = field(0, help="Seed for sampling, task generation and training.")
+    device: str = field("auto", help="'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:1', ...")
+    overwrite: bool = field(False, help="Reuse an existing run directory, replacing its outputs.")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    name: str = field(
+        "builtin:smollm2-135m-instruct",
+        help="'builtin:smollm2-135m-instruct' (embedded, CPU-friendly), 'tiny-random' (a 2-layer random "
+        "model for tests), a local directory, or a Hugging Face hub id.",
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = field(
+        "auto", help="Weights dtype; 'auto' = float32 on CPU, bfloat16 on GPU."
+    )
+    cache_dir: str = field(
+        "~/.cache/selfimprove",
+        help="Where built-in models are converted and cached (also $SELFIMPROVE_CACHE).",
+    )
+
+
+@dataclasses.dataclass
+class TaskConfig:
+    name: str = field(
+        "arithmetic",
+        help="Task family: arithmetic, equations, code (procedural); gsm8k, jsonl, parquet, hf (loaders); "
+        "humaneval, mbpp (code problems).",
+    )
+    ops: list[str] = field(factory=lambda: ["+"], help="arithmetic: operators to draw from (+, -, *).")
+    digits: int = field(1, help="arithmetic / equations: digits per operand (difficulty knob).")
+    num_train: int = field(200, help="Procedural tasks: problems in the train split.")
+    num_test: int = field(50, help="Procedural tasks: problems in the held-out test split.")
+    seed: int = field(1234, help="Seed of the task generator (splits are disjoint for any seed).")
+    path: str | None = field(None, help="Loaders: a .jsonl / .parquet file, a directory, or a hub dataset name.")
+    train_split: str = field("train", help="Loaders: split or file stem used for training.")
+    test_split: str = field("test", help="Loaders: split or file stem used for evaluation.")
+    question_column: str = field("question", help="Loaders: column holding the problem text.")
+    answer_column: str = field("answer", help="Loaders: column holding the gold answer.")
+    answer_format: Literal["auto", "plain", "gsm8k", "boxed"] = field(
+        "auto",
+        help="Loaders: how to read the gold answer: 'gsm8k' (last line '#### n'), 'boxed' (last \\boxed{}), "
+        "'plain' (as is), 'auto' (detect per row).",
+    )
+    prompt_template: str = field(DEFAULT_PROMPT, help="User message; {question} is replaced by the problem.")
+    system_prompt: str | None = field(None, help="Optional system message.")
+
+
+@dataclasses.dataclass
+class SamplingConfig:
+    num_samples: int = field(8, help="Completions per prompt (G / k).")
+    temperature: float = field(0.7, help="Sampling temperature; 0 = greedy.")
+    top_p: float = field(1.0, help="Nucleus sampling threshold.")
+    max_new_tokens: int = field(64, help="Completion length cap in tokens.")
+    stop: list[str] = field(factory=list, help="Strings that end a completion (kept in the text).")
+    batch_size: int = field(64, help="Sequences per generate() call (prompts x samples).")
+    shared_prefill: bool = field(
+        True, help="Encode each prompt once and copy its KV cache to the samples (see benchmarks/rollouts.py)."
+    )
+
+    def __post_init__(self) -> None:
+        if self.num_samples < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
+            raise ValueError("num_samples, max_new_tokens and batch_size must be >= 1")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError("temperature must be >= 0 and top_p in (0, 1]")
+
+
+@dataclasses.dataclass
+class VerifierConfig:
+    name: str = field("math", help="Verifier: a built-in name (math, code, exact, format), a plug-in name, or module:callable.")
+    options: dict[str, Any] = field(factory=dict, help="Keyword options passed to the verifier's factory.")
+    workers: int = field(2, help="Verification processes.")
+    deadline_s: float = field(10.0, help="Hard wall-clock limit per verification; past it the status is 'timeout'.")
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    max_problems: int | None = field(None, help="Evaluate at most this many test problems (None = all).")
+    ks: list[int] = field(factory=lambda: [1, 8], help="pass@k values to report (k <= sampling.num_samples).")
+
+
+@dataclasses.dataclass
+class Config:
+    run: RunConfig = field(factory=RunConfig, help="Run identity and outputs.")
+    model: ModelConfig = field(factory=ModelConfig, help="The policy model.")
+    task: TaskConfig = field(factory=TaskConfig, help="Problems to train and evaluate on.")
+    sampling: SamplingConfig = field(factory=SamplingConfig, help="Rollout sampling.")
+    verifier: VerifierConfig = field(factory=VerifierConfig, help="How completions are graded.")
+    eval: EvalConfig = field(factory=EvalConfig, help="Held-out evaluation.")
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.run.output_dir) / self.run.name
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Load and validate a run config. Raises :class:`ConfigError` naming every bad key."""
+    return configio.load(Config, path, overrides)
+
+
+__all__ = ["Config", "ConfigError", "load_config"]
