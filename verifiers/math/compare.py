@@ -1,0 +1,294 @@
+"""Decide whether two parsed answers are mathematically the same.
+
+Values are compared exactly where both are exact: integers, fractions, radicals, pi, e and
+closed-form expressions are evaluated to 30 significant digits and must agree to 1e-12
+relative; expressions with free symbols are compared at random points. Tolerance applies only
+when a side is *approximate*:
+
+- ``rel_tol`` (default 1e-4) when either side is not an integer; two integers must be equal
+  (GSM8K answers are never "close enough"), unless ``integer_tol=True``;
+- a decimal written with at least 3 significant digits (``85.71``) matches a value that rounds
+  or truncates to it at that many places (``600/7``).
+
+Percent and degree signs are read both ways when only one side has them (``25%`` ~ ``0.25`` ~
+``25``; ``30^\\circ`` ~ ``\\pi/6`` ~ ``30``). Bare lists are compared as multisets, bracketed
+tuples in order, ``{...}`` sets as sets.
+
+Limits: random-point equality is probabilistic (a false "equal" needs two different analytic
+expressions to agree at 4 random points to 1e-9); undefined functions and expressions that
+evaluate to non-numbers fall back to ``sympy.simplify`` and, failing that, compare unequal.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Callable
+
+import sympy
+
+from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode, Text
+from verifiers.math.parse import ParseError, _as_set
+
+_EXACT_RTOL = 1e-12
+_POINT_RTOL = 1e-9
+_POINTS = 4
+_MAX_ITEMS = 64
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    rel_tol: float = 1e-4
+    integer_tol: bool = False
+    rounding: bool = True
+
+
+def equivalent(ref: Node, cand: Node, tol: Tolerance) -> bool:
+    """True when ``cand`` is a correct way of writing ``ref``."""
+    return _eq(ref, cand, tol)
+
+
+def _eq(a: Node, b: Node, tol: Tolerance) -> bool:
+    if isinstance(a, Equation) or isinstance(b, Equation):
+        return _eq_equation(a, b, tol)
+    if isinstance(a, Seq) and len(a.items) == 1 and not a.brackets:
+        return _eq(a.items[0], b, tol)
+    if isinstance(b, Seq) and len(b.items) == 1 and not b.brackets:
+        return _eq(a, b.items[0], tol)
+    if isinstance(a, Scalar) and isinstance(b, Scalar):
+        return _eq_scalar(a, b, tol)
+    if isinstance(a, Seq) and isinstance(b, Seq):
+        return _eq_seq(a, b, tol)
+    if isinstance(a, SetNode) or isinstance(b, SetNode):
+        return _eq_set(a, b, tol)
+    if isinstance(a, MatrixNode) or isinstance(b, MatrixNode):
+        return _eq_matrix(a, b, tol)
+    if isinstance(a, Relation) and isinstance(b, Relation):
+        return a.ops == b.ops and all(_eq(x, y, tol) for x, y in zip(a.operands, b.operands))
+    if isinstance(a, Text) and isinstance(b, Text):
+        return a.words == b.words
+    return False
+
+
+# --- structure -------------------------------------------------------------------------------
+
+def _eq_equation(a: Node, b: Node, tol: Tolerance) -> bool:
+    if isinstance(a, Equation) and isinstance(b, Equation):
+        if a.assignment and b.assignment:
+            rhs_b = b.rhs
+            if a.params and len(a.params) == len(b.params):
+                rhs_b = _subs(b.rhs, dict(zip(b.params, a.params)))
+            return _eq(a.rhs, rhs_b, tol)
+        if not a.assignment and not b.assignment and a.lhs_node and b.lhs_node:
+            return _same_equation(a, b)
+        return False
+    eq, other = (a, b) if isinstance(a, Equation) else (b, a)
+    assert isinstance(eq, Equation)
+    if not eq.assignment:
+        return False
+    return _eq(eq.rhs, other, tol) if eq is a else _eq(other, eq.rhs, tol)
+
+
+def _same_equation(a: Equation, b: Equation) -> bool:
+    """``l1 = r1`` and ``l2 = r2`` are the same equation when ``l1 - r1`` is a constant multiple of ``l2 - r2``."""
+    exprs = []
+    for e in (a, b):
+        if not isinstance(e.lhs_node, Scalar) or not isinstance(e.rhs, Scalar):
+            return False
+        exprs.append(e.lhs_node.expr - e.rhs.expr)
+    ratios = _sample(lambda v: complex(exprs[0].evalf(20, subs=v)) / complex(exprs[1].evalf(20, subs=v)), exprs)
+    return bool(ratios) and all(abs(r - ratios[0]) <= _POINT_RTOL * max(1.0, abs(ratios[0])) for r in ratios)
+
+
+def _eq_seq(a: Seq, b: Seq, tol: Tolerance) -> bool:
+    if len(a.items) != len(b.items) or len(a.items) > _MAX_ITEMS:
+        return False
+    if a.ordered and b.ordered:
+        if a.brackets != b.brackets and "[" in a.brackets + b.brackets:
+            return False  # [a, b] is not (a, b)
+        return all(_eq(x, y, tol) for x, y in zip(a.items, b.items))
+    if (a.ordered or b.ordered) and "{}" not in (a.brackets, b.brackets):
+        if all(_eq(x, y, tol) for x, y in zip(a.items, b.items)):
+            return True
+    return _multiset_match(a.items, b.items, tol)
+
+
+def _multiset_match(xs: tuple[Node, ...], ys: tuple[Node, ...], tol: Tolerance) -> bool:
+    """Perfect matching between equal-size lists (augmenting paths; lists are short)."""
+    match_of_y: dict[int, int] = {}
+    cache: dict[tuple[int, int], bool] = {}
+
+    def same(i: int, j: int) -> bool:
+        if (i, j) not in cache:
+            cache[(i, j)] = _eq(xs[i], ys[j], tol)
+        return cache[(i, j)]
+
+    def augment(i: int, seen: set[int]) -> bool:
+        for j in range(len(ys)):
+            if j not in seen and same(i, j):
+                seen.add(j)
+                if j not in match_of_y or augment(match_of_y[j], seen):
+                    match_of_y[j] = i
+                    return True
+        return False
+
+    return all(augment(i, set()) for i in range(len(xs)))
+
+
+def _eq_set(a: Node, b: Node, tol: Tolerance) -> bool:
+    try:
+        sa, sb = _as_set(a), _as_set(b)
+    except ParseError:
+        return False
+    if sa == sb:
+        return True
+    ia, ib = _intervals(sa), _intervals(sb)
+    if ia is None or ib is None or len(ia) != len(ib):
+        return False
+    return all(
+        x.left_open == y.left_open and x.right_open == y.right_open
+        and _values_equal(x.start, y.start, tol) and _values_equal(x.end, y.end, tol)
+        for x, y in zip(ia, ib)
+    )
+
+
+def _intervals(s: sympy.Set) -> list[sympy.Interval] | None:
+    parts = list(s.args) if isinstance(s, sympy.Union) else [s]
+    out = []
+    for p in parts:
+        if isinstance(p, sympy.FiniteSet) and len(p) == 1:
+            (v,) = p.args
+            p = sympy.Interval(v, v)
+        if not isinstance(p, sympy.Interval):
+            return None
+        out.append(p)
+    return sorted(out, key=lambda i: float(i.start) if i.start.is_finite else -math.inf)
+
+
+def _eq_matrix(a: Node, b: Node, tol: Tolerance) -> bool:
+    ra, rb = _matrix_items(a), _matrix_items(b)
+    if ra is None or rb is None or len(ra) != len(rb):
+        return False
+    return all(_eq(x, y, tol) for x, y in zip(ra, rb))
+
+
+def _matrix_items(n: Node) -> list[Node] | None:
+    """A column/row vector equals a tuple; a general matrix only another matrix of its shape."""
+    if isinstance(n, MatrixNode):
+        if len(n.rows) == 1 or all(len(r) == 1 for r in n.rows):
+            return [x for r in n.rows for x in r]
+        return [Seq(r, True, "()") for r in n.rows]
+    if isinstance(n, Seq) and n.ordered:
+        return list(n.items)
+    return None
+
+
+def _subs(node: Node, mapping: dict[sympy.Symbol, sympy.Symbol]) -> Node:
+    if isinstance(node, Scalar):
+        return Scalar(node.expr.xreplace(mapping), node.text, node.places, node.percent, node.degrees)
+    if isinstance(node, Seq):
+        return Seq(tuple(_subs(i, mapping) for i in node.items), node.ordered, node.brackets)
+    return node
+
+
+# --- values ----------------------------------------------------------------------------------
+
+def _eq_scalar(a: Scalar, b: Scalar, tol: Tolerance) -> bool:
+    for va in _readings(a, b):
+        for vb in _readings(b, a):
+            if _values_equal(va, vb, tol, a.places, b.places, a.text, b.text):
+                return True
+    return False
+
+
+def _readings(x: Scalar, other: Scalar) -> list[sympy.Expr]:
+    out = [x.expr]
+    if x.percent and not other.percent:
+        out.insert(0, x.expr / 100)
+    if x.degrees and not other.degrees:
+        out.append(x.expr * sympy.pi / 180)
+    return out
+
+
+def _values_equal(x: sympy.Expr, y: sympy.Expr, tol: Tolerance, places_x: int | None = None,
+                  places_y: int | None = None, text_x: str = "", text_y: str = "") -> bool:
+    if x == y:
+        return True
+    if x.free_symbols or y.free_symbols:
+        return _symbolic_equal(x, y)
+    xv, yv = _number(x), _number(y)
+    if xv is None or yv is None:
+        return _simplifies_to_zero(x - y)
+    if xv == yv:
+        return True
+    if not (math.isfinite(abs(xv)) and math.isfinite(abs(yv))):
+        return False
+    diff, scale = abs(xv - yv), max(abs(xv), abs(yv))
+    if diff <= _EXACT_RTOL * max(scale, 1e-300):
+        return True
+    both_integers = bool(x.is_integer) and bool(y.is_integer)
+    if both_integers and not tol.integer_tol:
+        return False
+    if tol.rel_tol and diff <= tol.rel_tol * scale:
+        return True
+    if tol.rounding:
+        return _rounds_to(xv, text_y, places_y) or _rounds_to(yv, text_x, places_x)
+    return False
+
+
+def _number(e: sympy.Expr) -> complex | None:
+    try:
+        v = complex(e.evalf(30))
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        return None
+    return v if not (math.isnan(v.real) or math.isnan(v.imag)) else None
+
+
+def _rounds_to(value: complex, literal: str, places: int | None) -> bool:
+    """``literal`` (a decimal with ``places`` places and >= 3 significant digits) equals ``value`` rounded or cut."""
+    if places is None or value.imag or not literal:
+        return False
+    try:
+        shown = Decimal(literal)
+    except ArithmeticError:
+        return False
+    if len(str(abs(shown)).replace(".", "").lstrip("0")) < 3:
+        return False
+    q = Decimal(1).scaleb(-places)
+    exact = Decimal(repr(value.real))
+    return shown in (exact.quantize(q, ROUND_HALF_UP), exact.quantize(q, ROUND_DOWN))
+
+
+def _sample(fn: Callable[[dict], complex], exprs: list[sympy.Expr]) -> list[complex]:
+    """``fn`` at a few reproducible random points of the free symbols (non-finite points skipped)."""
+    symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=str)
+    rng = random.Random(1234)
+    values = []
+    for _ in range(_POINTS * 3):
+        point = {s: sympy.Float(rng.uniform(0.3, 2.7), 20) for s in symbols}
+        try:
+            v = fn(point)
+        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if math.isfinite(v.real) and math.isfinite(v.imag):
+            values.append(v)
+        if len(values) == _POINTS:
+            break
+    return values
+
+
+def _symbolic_equal(x: sympy.Expr, y: sympy.Expr) -> bool:
+    diffs = _sample(lambda p: complex((x - y).evalf(20, subs=p)), [x, y])
+    if len(diffs) < _POINTS:
+        return _simplifies_to_zero(x - y)
+    scale = _sample(lambda p: complex(abs(x.evalf(20, subs=p)) + abs(y.evalf(20, subs=p))), [x, y])
+    return all(abs(d) <= _POINT_RTOL * max(1.0, abs(s)) for d, s in zip(diffs, scale))
+
+
+def _simplifies_to_zero(e: sympy.Expr) -> bool:
+    try:
+        return sympy.simplify(e) == 0
+    except (TypeError, ValueError, NotImplementedError, AttributeError):
+        return False

@@ -1,0 +1,65 @@
+"""Text clean-up applied to an extracted answer before it is parsed.
+
+Only rewrites that do not change the mathematical meaning live here: LaTeX spacing and sizing
+commands, ``\\dfrac`` -> ``\\frac``, unicode operators -> LaTeX, ``$`` delimiters and currency,
+thousands separators of a lone number, ordinal suffixes, trailing full stops. Rewrites that
+carry meaning (percent, degrees, units, labels) are decided per item in :mod:`.parse`.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNICODE = {
+    "\u2212": "-", "\u2013": "-", "\u2264": r"\leq ", "\u2265": r"\geq ", "\u2260": r"\neq ",
+    "\u221e": r"\infty ", "\u03c0": r"\pi ", "\u222a": r"\cup ", "\u2229": r"\cap ",
+    "\u00d7": r"\times ", "\u00b7": r"\cdot ", "\u22c5": r"\cdot ", "\u00f7": r"\div ",
+    "\u221a": r"\sqrt ", "\u00b0": r"^\circ ", "\uff1e": ">", "\uff1c": "<", "\u2208": r"\in ",
+    "\u2200": r"\forall ", "\uff0c": ",", "\u2217": "*", "\u00bd": "1/2",
+}
+_UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
+
+_DROP_RE = re.compile(
+    r"\\(?:left|right|[Bb]igg?[lr]?|displaystyle|textstyle|scriptstyle|limits)(?![a-zA-Z])"
+    r"|\\[!,;:>]|\\q?quad(?![a-zA-Z])|\\ |~|\\hfill|\\phantom\{[^{}]*\}"
+)
+_RENAME = [
+    (re.compile(r"\\[dt]frac(?![a-zA-Z])"), r"\\frac"),
+    (re.compile(r"\\[dt]binom(?![a-zA-Z])"), r"\\binom"),
+    (re.compile(r"\\(?:mbox|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|rm)\s*\{"), r"\\text{"),
+    (re.compile(r"\\leqslant|\\le(?![a-zA-Z])"), r"\\leq"),
+    (re.compile(r"\\geqslant|\\ge(?![a-zA-Z])"), r"\\geq"),
+    (re.compile(r"\\ne(?![a-zA-Z])"), r"\\neq"),
+    (re.compile(r"\\lt(?![a-zA-Z])"), "<"),
+    (re.compile(r"\\gt(?![a-zA-Z])"), ">"),
+    (re.compile(r"\\mid(?![a-zA-Z])"), "|"),
+    (re.compile(r"\\textcirc|\\degree|\\circ(?![a-zA-Z])"), r"\\circ"),
+    (re.compile(r"\\lbrace|\\lbrack"), lambda m: r"\{" if "brace" in m.group(0) else "["),
+    (re.compile(r"\\rbrace|\\rbrack"), lambda m: r"\}" if "brace" in m.group(0) else "]"),
+    (re.compile(r"\\tan\^\{-1\}"), r"\\arctan"),
+    (re.compile(r"\\sin\^\{-1\}"), r"\\arcsin"),
+    (re.compile(r"\\cos\^\{-1\}"), r"\\arccos"),
+    (re.compile(r"\\cdots|\\ldots|\\dots"), r"\\cdots"),
+    (re.compile(r"<sup>(.*?)</sup>"), r"^{\1}"),
+]
+_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
+_ORDINAL_RE = re.compile(r"(\d)\s*(?:\^\{?\\text\{(?:st|nd|rd|th)\}\}?|(?:st|nd|rd|th)\b)")
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` with presentation-only LaTeX removed (see the module docstring)."""
+    s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
+    s = s.replace("\x0c", "\\f")  # "\frac" read from JSON without escaping becomes form feed
+    s = _DROP_RE.sub(" ", s)
+    for pattern, repl in _RENAME:
+        s = pattern.sub(repl, s)
+    s = s.replace(r"\$", " ").replace("$", " ")
+    s = _ORDINAL_RE.sub(r"\1", s)
+    s = s.strip()
+    while s.endswith(".") and not re.search(r"\d\.$", s[-2:]):
+        s = s[:-1].rstrip()
+    s = re.sub(r"(\d)\.$", r"\1", s)
+    s = re.sub(r"\s+", " ", s).strip()
+    if _THOUSANDS_RE.match(s):
+        s = s.replace(",", "")
+    return s

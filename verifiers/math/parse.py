@@ -1,0 +1,284 @@
+"""Parse an answer string into :mod:`.nodes` shapes.
+
+Structure (lists, tuples, intervals, sets, equations, inequalities, units, labels, ``\\pm``) is
+read here with a small bracket-aware splitter; every *single value* is handed to
+``latex2sympy2_extended`` (the LaTeX-to-sympy parser that math-verify also uses; ANTLR grammar,
+maintained by Hugging Face), or to an exact fast path for plain numbers and fractions.
+Parsing runs under ``sympy.evaluate(False)`` and :func:`.guard.check_size` vets the tree
+before sympy is allowed to evaluate it.
+
+Limits: a bare comma list is read as a list of answers (``1, 5``), never as one number with
+a thousands separator, unless the whole answer is a single such number (``1,000``). ``(a, b)`` is
+kept as a pair and compared with an interval only when the other side is an interval.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+import sympy
+from latex2sympy2_extended import latex2sympy
+from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+from latex2sympy2_extended.math_normalization import NormalizationConfig
+
+from verifiers.math import guard
+from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode, Text
+from verifiers.math.normalize import normalize
+from verifiers.math.scan import split_top, wrapped
+
+
+class ParseError(ValueError):
+    """The text is not a math answer this parser understands."""
+
+
+_NUMBER_RE = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_FRACTION_RE = re.compile(r"^([-+]?)\s*(?:\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\}|(\d+)\s*/\s*(\d+))$")
+_MIXED_RE = re.compile(r"^([-+]?)(\d+)\s*(?:\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\}|\s(\d+)\s*/\s*(\d+))$")
+_PERCENT_RE = re.compile(r"\s*\\?%\s*$")
+_DEGREE_RE = re.compile(r"\s*\^\s*(?:\{\s*\\circ\s*\}|\\circ)\s*$")
+_TEXT_RE = re.compile(r"\\text\s*\{([^{}]*)\}")
+_QUALIFIER_RE = re.compile(
+    r"\\text\{\s*(?:for|where|when|with|if|such|in which|which|so)\b.*$"
+    r"|\s(?:for all|for some|for every|where|when)\s.*$", re.DOTALL)
+_LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z ]*\s*:\s*(?=\S)")
+_NAME = r"(?:[A-Za-z]+|\\[a-zA-Z]+)(?:_\{[^{}]*\}|_\\?[A-Za-z0-9]+)?(?:\^\{?\*\}?)?"
+_ASSIGN_RE = re.compile(rf"^{_NAME}(?:\(([^()]*)\))?$")
+_REL_OPS = {"<": "<", ">": ">", r"\leq": "<=", r"\geq": ">=", r"\neq": "!=", "<=": "<=", ">=": ">="}
+_WORD_SEPARATORS = [",", ";", " and ", " or "]
+_MATRIX_RE = re.compile(r"^\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}$", re.DOTALL)
+
+_L2S_NORMALIZATION = NormalizationConfig(basic_latex=True, units=False, malformed_operators=True,
+                                         nits=False, boxed="none", equations=False)
+_L2S_CONVERSION = ConversionConfig(interpret_as_mixed_fractions=True, lowercase_symbols=False)
+
+
+def parse_answer(text: str) -> Node:
+    """Parse one extracted answer (raises :class:`ParseError` or :class:`.guard.TooComplex`)."""
+    guard.check_text(text)
+    s = normalize(text)
+    if not s:
+        raise ParseError("empty answer")
+    return _parse(s, depth=0)
+
+
+def _parse(s: str, depth: int) -> Node:
+    if depth > 12:
+        raise ParseError("answer structure is nested too deeply")
+    s = _strip_prose(s.strip())
+    if isinstance(s, Text):
+        return s
+    parts = [p for p in split_top(s, _WORD_SEPARATORS) if p]
+    if len(parts) > 1:
+        return _flat_list([_parse(_LABEL_RE.sub("", p), depth + 1) for p in parts])
+    s = _LABEL_RE.sub("", s) if not re.match(r"^[A-Za-z]\s*:", s) else s
+    if r"\pm" in s or r"\mp" in s:
+        return _flat_list([_parse(v, depth + 1) for v in _expand_pm(s)])
+    unions = split_top(s, [r"\cup"])
+    if len(unions) > 1:
+        return SetNode(sympy.Union(*(_as_set(_parse(p, depth + 1)) for p in unions)))
+    eq = split_top(s, ["="])
+    if len(eq) > 1:
+        return _equation(eq, depth)
+    rel = _relation(s, depth)
+    if rel is not None:
+        return rel
+    if re.match(r"^[A-Za-z]\s*\\in\s", s):
+        return _parse(re.sub(r"^[A-Za-z]\s*\\in\s", "", s), depth + 1)
+    shell = wrapped(s)
+    if shell is not None:
+        return _bracketed(*shell, depth=depth)
+    m = _MATRIX_RE.match(s)
+    if m:
+        rows = [r for r in re.split(r"\\\\", m.group(2)) if r.strip()]
+        return MatrixNode(tuple(tuple(_parse(c, depth + 1) for c in r.split("&")) for r in rows))
+    return _scalar(s)
+
+
+def _strip_prose(s: str) -> str | Text:
+    """Cut qualifiers ("for all x"), turn ``\\text{ and }`` into separators, drop unit/label text."""
+    s = _QUALIFIER_RE.sub("", s).strip()
+    s = re.sub(r"\\text\{\s*(and|or)\s*\}", r" \1 ", s)
+    s = re.sub(r"\\text\{\s*,?\s*\}", " ", s)
+    outside = _TEXT_RE.sub(" ", s)
+    if not re.search(r"[0-9\\^=<>()\[\]{}+*/-]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])", outside):
+        words = " ".join(_TEXT_RE.sub(r" \1 ", s).split()).lower().strip(" .")
+        if not words:
+            raise ParseError("empty answer")
+        return Text(words)
+    # Text beside math is a unit or a label: "5 \text{ km}", "\text{only } x = 0".
+    s = re.sub(r"\\text\{[^{}]*\}(?:\s*\^\s*\{?\d\}?)?", " ", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def _flat_list(items: list[Node]) -> Seq:
+    flat: list[Node] = []
+    for item in items:
+        if isinstance(item, Seq) and not item.brackets and not item.ordered:
+            flat.extend(item.items)
+        else:
+            flat.append(item)
+    return Seq(tuple(flat), ordered=False)
+
+
+def _expand_pm(s: str, limit: int = 16) -> list[str]:
+    out = [s]
+    while any(r"\pm" in v or r"\mp" in v for v in out):
+        nxt = []
+        for v in out:
+            m = re.search(r"\\pm|\\mp", v)
+            if not m:
+                nxt.append(v)
+                continue
+            first, second = ("+", "-") if m.group(0) == r"\pm" else ("-", "+")
+            nxt += [v[: m.start()] + first + v[m.end():], v[: m.start()] + second + v[m.end():]]
+        out = nxt
+        if len(out) > limit:
+            raise ParseError(f"more than {limit} \\pm combinations")
+    return out
+
+
+def _equation(parts: list[str], depth: int) -> Equation:
+    lhs, rhs = parts[0], parts[-1]
+    if not rhs:
+        raise ParseError("equation without a right-hand side")
+    shell = wrapped(lhs)
+    names = split_top(shell[1], [","]) if shell and shell[0] == "(" else [lhs]
+    matches = [_ASSIGN_RE.match(n.strip()) for n in names]
+    assignment = all(matches) or bool(re.fullmatch(r"[A-Za-z][A-Za-z ]*", lhs))
+    params: tuple[sympy.Symbol, ...] = ()
+    if assignment and len(matches) == 1 and matches[0] and matches[0].group(1):
+        args = [a.strip() for a in matches[0].group(1).split(",")]
+        if all(re.fullmatch(r"[A-Za-z]", a) for a in args):
+            params = tuple(sympy.Symbol(a) for a in args)
+    lhs_node = None if assignment else _parse(lhs, depth + 1)
+    return Equation(lhs, _parse(rhs, depth + 1), assignment, params, lhs_node)
+
+
+def _relation(s: str, depth: int) -> Node | None:
+    pieces = re.split(r"(\\leq|\\geq|\\neq|<=|>=|<|>)(?![a-zA-Z])", s)
+    if len(pieces) < 3:
+        return None
+    operands, ops = pieces[0::2], [_REL_OPS[o] for o in pieces[1::2]]
+    if any(not o.strip() for o in operands) or any(split_top(o, [",", "="])[1:] for o in operands):
+        return None
+    if "!=" in ops:
+        if len(ops) == 1 and _is_symbol(operands[0]):
+            point = _scalar(operands[1].strip()).expr
+            return SetNode(sympy.Union(sympy.Interval.open(-sympy.oo, point), sympy.Interval.open(point, sympy.oo)))
+        return None
+    if ">" in ops[0]:  # read a > b > c as c < b < a
+        operands, ops = operands[::-1], [o.replace(">", "<") for o in ops[::-1]]
+    if any(">" in o for o in ops):
+        return None
+    symbols = [i for i, o in enumerate(operands) if _is_symbol(o)]
+    if len(symbols) == 1 and len(operands) in (2, 3):
+        i = symbols[0]
+        lo = hi = None
+        lo_open = hi_open = True
+        if i > 0:
+            lo, lo_open = _scalar(operands[i - 1].strip()).expr, ops[i - 1] == "<"
+        if i + 1 < len(operands):
+            hi, hi_open = _scalar(operands[i + 1].strip()).expr, ops[i] == "<"
+        return SetNode(sympy.Interval(lo if lo is not None else -sympy.oo, hi if hi is not None else sympy.oo,
+                                      lo_open or lo is None, hi_open or hi is None))
+    return Relation(tuple(ops), tuple(_parse(o, depth + 1) for o in operands))
+
+
+def _is_symbol(s: str) -> bool:
+    return bool(re.fullmatch(rf"\s*{_NAME}\s*", s)) and not re.fullmatch(r"\s*\\(?:infty|pi)\s*", s)
+
+
+def _bracketed(opener: str, inner: str, closer: str, depth: int) -> Node:
+    if opener in (r"\{",) and re.search(r"(?<!\\)\|", inner):  # set-builder {x | condition}
+        condition = split_top(inner, ["|"])[-1]
+        return SetNode(_as_set(_parse(condition, depth + 1)))
+    items = [p for p in split_top(inner, [",", ";"])]
+    if opener in (r"\{",):
+        return _flat_list([_parse(p, depth + 1) for p in items if p]) if items != [""] else Seq((), False, "{}")
+    if len(items) == 1:
+        if opener == "{":
+            return _parse(inner, depth + 1)
+        return _scalar(opener + inner + closer)
+    brackets = opener + closer
+    return Seq(tuple(_parse(p, depth + 1) for p in items), ordered=True, brackets=brackets)
+
+
+def _as_set(node: Node) -> sympy.Set:
+    if isinstance(node, SetNode):
+        return node.value
+    if isinstance(node, Seq) and node.ordered and len(node.items) == 2 and node.brackets in ("()", "[]", "(]", "[)"):
+        lo, hi = node.items
+        if isinstance(lo, Scalar) and isinstance(hi, Scalar):
+            return sympy.Interval(lo.expr, hi.expr, node.brackets[0] == "(", node.brackets[1] == ")")
+    if isinstance(node, Seq) and not node.ordered and all(isinstance(i, Scalar) for i in node.items):
+        return sympy.FiniteSet(*(i.expr for i in node.items))  # type: ignore[union-attr]
+    if isinstance(node, Scalar):
+        return sympy.FiniteSet(node.expr)
+    raise ParseError("a union of things that are not sets")
+
+
+def _scalar(s: str) -> Scalar:
+    s = s.strip()
+    percent = bool(_PERCENT_RE.search(s))
+    s = _PERCENT_RE.sub("", s)
+    degrees = bool(_DEGREE_RE.search(s))
+    s = _DEGREE_RE.sub("", s).strip()
+    s = re.sub(r"^(-?[\d.]+)\s+[A-Za-z][A-Za-z ]*$", r"\1", s)  # "165.5 grams", "15 Day"
+    ratio = split_top(s, [":"])
+    if len(ratio) == 2 and all(ratio):
+        a, b = _scalar(ratio[0]), _scalar(ratio[1])
+        return Scalar(sympy.Mul(a.expr, sympy.Pow(b.expr, -1)), s, percent=percent, degrees=degrees)
+    if not s:
+        raise ParseError("empty value")
+    exact = _exact_number(s)
+    if exact is not None:
+        value, places = exact
+        return Scalar(value, s, places, percent, degrees)
+    return Scalar(_latex_value(s), s, None, percent, degrees)
+
+
+def _exact_number(s: str) -> tuple[sympy.Rational, int | None] | None:
+    """Plain numbers, fractions and mixed numbers without sympy parsing (the common case)."""
+    if _NUMBER_RE.match(s):
+        try:
+            d = Decimal(s)
+        except InvalidOperation:
+            return None
+        if abs(d.adjusted()) > guard.MAX_DIGITS:
+            raise guard.TooComplex("number has too many digits")
+        frac = Fraction(d)
+        mantissa = s.lower().split("e")[0]
+        places = len(mantissa.split(".")[1]) if "." in mantissa and frac.denominator != 1 else None
+        return sympy.Rational(frac.numerator, frac.denominator), places
+    m = _FRACTION_RE.match(s)
+    if m:
+        num, den = (m.group(2), m.group(3)) if m.group(2) else (m.group(4), m.group(5))
+        if int(den) == 0:
+            raise ParseError("division by zero")
+        value = sympy.Rational(int(num), int(den))
+        return (-value if m.group(1) == "-" else value), None
+    m = _MIXED_RE.match(s)
+    if m:
+        num, den = (m.group(3), m.group(4)) if m.group(3) else (m.group(5), m.group(6))
+        if int(den) == 0:
+            raise ParseError("division by zero")
+        value = int(m.group(2)) + sympy.Rational(int(num), int(den))
+        return (-value if m.group(1) == "-" else value), None
+    return None
+
+
+def _latex_value(s: str) -> sympy.Expr:
+    """One value through latex2sympy, unevaluated first so :mod:`.guard` can vet it."""
+    try:
+        with sympy.evaluate(False):
+            value = latex2sympy(s, normalization_config=_L2S_NORMALIZATION, conversion_config=_L2S_CONVERSION)
+    except RecursionError as exc:
+        raise guard.TooComplex("answer nests too deeply for the parser") from exc
+    except Exception as exc:  # the ANTLR grammar raises many exception types for bad input
+        raise ParseError(f"cannot parse {s[:80]!r}: {type(exc).__name__}: {exc}"[:300]) from exc
+    if not isinstance(value, sympy.Expr):
+        raise ParseError(f"{s[:80]!r} is a {type(value).__name__}, not a value")
+    guard.check_size(value)
+    return value.doit()

@@ -1,0 +1,132 @@
+"""``MathVerifier``: grade a completion's final answer against a reference answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+from verifiers.base import Verification
+from verifiers.math import compare, extract, guard
+from verifiers.math.parse import ParseError, parse_answer
+
+VERSION = "1"
+_CHOICE_RE = re.compile(r"^\(?([A-J])\)?$")
+_CHOICE_IN_ANSWER_RE = re.compile(r"^\s*(?:\\text\{)?\(?([A-J])\)?(?:\}|[.:)\s]|$)")
+
+
+class MathVerifier:
+    """Verify math answers with sympy.
+
+    ``verify(completion, reference)`` extracts the final answer from ``completion`` (see
+    :mod:`verifiers.math.extract`), parses both sides (:mod:`verifiers.math.parse`, built on
+    ``latex2sympy2_extended``) and compares them (:mod:`verifiers.math.compare`).
+    The reference is an answer (``"18"``, ``"\\frac{1}{2}"``, ``"(1, 2), (3, 4)"``), a GSM8K
+    solution ending in ``#### 18``, or a solution containing ``\\boxed{}``. A single letter A-J
+    reference means multiple choice: the first letter of the extracted answer is compared.
+
+    Status: ``correct`` / ``wrong``; ``invalid`` when the reference cannot be parsed, no answer is
+    found, the answer does not parse, or it exceeds :mod:`verifiers.math.guard`'s limits.
+    Feedback never reveals the reference (it is shown to the model in refinement turns).
+
+    This object does *no* time limiting: run it through :class:`verifiers.runtime.VerifierRuntime`
+    for a hard per-item deadline and memory cap. In-process calls are protected only by the
+    static guards (length, nesting, power and factorial size).
+
+    Args:
+        extraction_priority: extraction methods in order (see :data:`extract.DEFAULT_PRIORITY`).
+        box_policy: ``last`` / ``first`` / ``join`` / ``reject`` for several ``\\boxed{}``.
+        rel_tol: relative tolerance used when either side is not an integer (0 disables).
+        integer_tol: also apply ``rel_tol`` when both sides are integers.
+        rounding: accept a decimal (>= 3 significant digits) that rounds or truncates the exact value.
+        max_completion_chars: longer completions are ``invalid`` without being read.
+    """
+
+    name = "math"
+    version = VERSION
+
+    def __init__(
+        self,
+        *,
+        extraction_priority: Sequence[str] = extract.DEFAULT_PRIORITY,
+        box_policy: extract.BoxPolicy = "last",
+        rel_tol: float = 1e-4,
+        integer_tol: bool = False,
+        rounding: bool = True,
+        max_completion_chars: int = 1_000_000,
+    ) -> None:
+        unknown = set(extraction_priority) - set(extract.DEFAULT_PRIORITY)
+        if unknown:
+            raise ValueError(f"extraction_priority: unknown methods {sorted(unknown)}; "
+                             f"choose from {list(extract.DEFAULT_PRIORITY)}")
+        if box_policy not in ("last", "first", "join", "reject"):
+            raise ValueError(f"box_policy must be last, first, join or reject, got {box_policy!r}")
+        if rel_tol < 0:
+            raise ValueError(f"rel_tol must be >= 0, got {rel_tol}")
+        self.extraction_priority = tuple(extraction_priority)
+        self.box_policy = box_policy
+        self.tolerance = compare.Tolerance(rel_tol=rel_tol, integer_tol=integer_tol, rounding=rounding)
+        self.max_completion_chars = max_completion_chars
+
+    def __repr__(self) -> str:
+        return (f"MathVerifier(extraction_priority={self.extraction_priority}, box_policy={self.box_policy!r}, "
+                f"tolerance={self.tolerance}, max_completion_chars={self.max_completion_chars})")
+
+    def __call__(self, completion: str, reference: Any, **fields: Any) -> Verification:
+        if not isinstance(completion, str):
+            return Verification.invalid(f"completion must be a string, got {type(completion).__name__}")
+        if len(completion) > self.max_completion_chars:
+            return Verification.invalid(f"completion has {len(completion)} characters "
+                                        f"(limit {self.max_completion_chars})")
+        ref_text = reference_answer(reference)
+        choice = _CHOICE_RE.match(ref_text.strip())
+        if choice:
+            return self._multiple_choice(completion, choice.group(1))
+        try:
+            ref = parse_answer(ref_text)
+        except (ParseError, guard.TooComplex) as exc:
+            return Verification.invalid(f"reference cannot be graded: {exc}")
+        try:
+            candidates = extract.extract_answers(completion, self.extraction_priority, self.box_policy)
+        except extract.AmbiguousAnswer as exc:
+            return Verification.invalid(str(exc))
+        if not candidates:
+            return Verification.invalid("no final answer found (write it as \\boxed{...})")
+        problem = ""
+        for cand in candidates:
+            try:
+                node = parse_answer(cand.text)
+            except guard.TooComplex as exc:
+                return Verification.invalid(f"answer too complex to check: {exc}", cand.text)
+            except ParseError as exc:
+                if cand.decisive:
+                    return Verification.invalid(f"could not read the answer {cand.text[:200]!r}: {exc}", cand.text)
+                problem = str(exc)
+                continue
+            ok = compare.equivalent(ref, node, self.tolerance)
+            feedback = "correct" if ok else f"the final answer {cand.text[:200]!r} is not correct"
+            return Verification.graded(ok, cand.text, feedback, details={"method": cand.method})
+        return Verification.invalid(f"no readable final answer ({problem})", candidates[-1].text)
+
+    def _multiple_choice(self, completion: str, letter: str) -> Verification:
+        candidates = extract.extract_answers(completion, self.extraction_priority, self.box_policy)
+        for cand in candidates:
+            m = _CHOICE_IN_ANSWER_RE.match(cand.text)
+            if m:
+                ok = m.group(1) == letter
+                return Verification.graded(ok, m.group(1), "correct" if ok else f"choice {m.group(1)} is not correct")
+            if cand.decisive:
+                break
+        return Verification.invalid("no answer choice (A-J) found", candidates[0].text if candidates else None)
+
+
+def reference_answer(reference: Any) -> str:
+    """The answer part of a reference: a number, a ``#### n`` solution, a ``\\boxed{}`` solution, or text."""
+    if isinstance(reference, bool) or not isinstance(reference, (str, int, float)):
+        return str(reference)
+    text = str(reference).strip()
+    boxes = extract.boxed_contents(text)
+    if boxes:
+        return boxes[-1]
+    if "####" in text:
+        return text.rsplit("####", 1)[1].strip()
+    return text
