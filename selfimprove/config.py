@@ -19,7 +19,7 @@ DEFAULT_PROMPT = "{question}\nThink step by step, then give the final answer in 
 
 @dataclasses.dataclass
 class RunConfig:
-    name: str = field("run", help="Run name; the run directory is <output_dir>/<name>.")
+    name: str = field("auto", help="Run name; the run directory is <output_dir>/<name>. 'auto': <config stem>-<time>.")
     output_dir: str = field("runs", help="Parent directory of run directories.")
     seed: int = field(0, help="Seed for sampling, task generation and training.")
     device: str = field("auto", help="'auto' (cuda if available, else cpu), 'cpu', 'cuda', 'cuda:1', ...")

@@ -1,0 +1,147 @@
+"""The ``selfimprove`` command line. Each subcommand is a thin wrapper over a library function."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import textwrap
+from typing import Callable
+
+from selfimprove import __version__
+
+EPILOG = """\
+config files are YAML; every key, its type, default and meaning: `selfimprove config-reference`.
+examples:
+  selfimprove eval --config configs/quickstart.yaml
+  selfimprove eval --config configs/quickstart.yaml --set sampling.num_samples=4 --set eval.max_problems=10
+  selfimprove verify --verifier math --input attempts.jsonl --output graded.jsonl
+"""
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", metavar="FILE", help="YAML run config (default: built-in defaults)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one config value, parsed as YAML (repeatable), e.g. --set sampling.temperature=0.5")
+
+
+def _load(args: argparse.Namespace):
+    from selfimprove import rundir
+    from selfimprove.config import load_config
+
+    cfg = load_config(args.config, args.overrides)
+    if cfg.run.name in ("", "auto"):
+        cfg.run.name = rundir.default_run_name(args.config)
+    return cfg
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from selfimprove.evaluate import run_eval
+
+    run_eval(_load(args))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from selfimprove.verify_cli import run_verify
+
+    options = dict(_parse_option(o) for o in args.option)
+    return run_verify(args.verifier, args.input, args.output, options=options, workers=args.workers,
+                      deadline_s=args.deadline)
+
+
+def cmd_config_reference(args: argparse.Namespace) -> int:
+    from selfimprove import configio
+    from selfimprove.config import Config
+
+    for key, tp, default, help_text in configio.describe(Config):
+        print(f"{key}  ({tp}, default: {default!r})")
+        print(textwrap.indent(textwrap.fill(help_text, 88), "    "))
+    return 0
+
+
+def _parse_option(text: str) -> tuple[str, object]:
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise SystemExit(f"selfimprove verify: --option {text!r} must look like key=value")
+    return key, yaml.safe_load(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="selfimprove",
+        description="Train language models to reason better from their own verified attempts.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"selfimprove {__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("eval", help="evaluate a model on a task's held-out split (pass@k, format, lengths)",
+                       description="Sample sampling.num_samples completions per held-out problem, grade them with "
+                       "the configured verifier, print a table and write traces (Parquet) and metrics.json "
+                       "under <run.output_dir>/<run.name>.")
+    _add_config_args(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("verify", help="grade a JSONL file of completions with any verifier",
+                       description="Each input line is a JSON object with 'completion' and 'reference' (plus any "
+                       "extra fields the verifier takes, e.g. 'entry_point'). Each output line is the input plus "
+                       "'status', 'score', 'extracted' and 'feedback'. Prints counts by status. Exit code 0 "
+                       "when every line was graded or marked invalid/error/timeout; 2 on bad input.")
+    p.add_argument("--verifier", required=True, metavar="NAME",
+                   help="built-in name (math, code, exact, format), plug-in name, or module:callable")
+    p.add_argument("--input", "-i", required=True, metavar="IN.jsonl", help="completions to grade")
+    p.add_argument("--output", "-o", required=True, metavar="OUT.jsonl", help="where graded lines go (written atomically)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="verifier option, parsed as YAML (repeatable), e.g. --option rel_tol=1e-6")
+    p.add_argument("--workers", type=int, default=2, help="verification processes (default: 2)")
+    p.add_argument("--deadline", type=float, default=10.0, metavar="SECONDS",
+                   help="hard wall-clock limit per item; past it the status is 'timeout' (default: 10)")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("config-reference", help="print every config key with its type, default and help")
+    p.set_defaults(func=cmd_config_reference)
+    return parser
+
+
+def _friendly_errors() -> tuple[type[BaseException], ...]:
+    from selfimprove.configio import ConfigError
+    from selfimprove.models import ModelLoadError
+    from selfimprove.rundir import RunDirError
+    from selfimprove.tasks.base import TaskError
+    from selfimprove.verify_cli import VerifyInputError
+    from verifiers.registry import UnknownVerifierError
+
+    return ConfigError, ModelLoadError, RunDirError, TaskError, UnknownVerifierError, VerifyInputError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if args.command in ("eval", "train"):
+        _quiet_libraries()
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except _friendly_errors() as exc:
+        if args.verbose:
+            raise
+        print(f"selfimprove {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _quiet_libraries() -> None:
+    """Silence third-party chatter that buries our own output (progress bars of weight loading)."""
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

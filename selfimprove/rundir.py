@@ -1,0 +1,62 @@
+"""The run directory: resolved config, traces, metrics. Writes are atomic (temp file + rename)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterable
+
+from selfimprove import configio
+from selfimprove.config import Config
+
+
+class RunDirError(RuntimeError):
+    pass
+
+
+def default_run_name(config_path: str | None) -> str:
+    stem = Path(config_path).stem if config_path else "run"
+    return f"{stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+
+
+def prepare(cfg: Config, *, resume: bool = False) -> Path:
+    """Create the run directory and save the resolved config in it.
+
+    An existing directory is an error unless resuming (kept as is) or ``run.overwrite``.
+    """
+    path = cfg.run_dir
+    if path.exists() and not resume:
+        if not cfg.run.overwrite:
+            raise RunDirError(
+                f"run directory {path} already exists; pass --resume to continue it, "
+                f"--set run.overwrite=true to replace it, or choose another --set run.name=..."
+            )
+        shutil.rmtree(path)
+    if resume and not path.exists():
+        raise RunDirError(f"--resume: run directory {path} does not exist")
+    path.mkdir(parents=True, exist_ok=True)
+    configio.dump(cfg, path / "config.yaml")
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> None:
+    """Rows -> Parquet via ``datasets`` (so the schema matches what ``load_dataset`` reads back)."""
+    import datasets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    datasets.Dataset.from_list(list(rows)).to_parquet(str(tmp))
+    os.replace(tmp, path)
