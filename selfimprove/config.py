@@ -102,6 +102,14 @@ class EvalConfig:
 
 
 @dataclasses.dataclass
+class LoggingConfig:
+    wandb: bool = field(False, help="Also log to Weights & Biases (WANDB_MODE=offline works without network).")
+    project: str = field("selfimprove", help="W&B project.")
+    group: str | None = field(None, help="W&B group: runs of one experiment, compared side by side.")
+    sample_traces: int = field(8, help="Traces per round shown in the sample table (prompt, completion, verdict).")
+
+
+@dataclasses.dataclass
 class Config:
     run: RunConfig = field(factory=RunConfig, help="Run identity and outputs.")
     model: ModelConfig = field(factory=ModelConfig, help="The policy model.")
@@ -109,6 +117,7 @@ class Config:
     sampling: SamplingConfig = field(factory=SamplingConfig, help="Rollout sampling.")
     verifier: VerifierConfig = field(factory=VerifierConfig, help="How completions are graded.")
     eval: EvalConfig = field(factory=EvalConfig, help="Held-out evaluation.")
+    logging: LoggingConfig = field(factory=LoggingConfig, help="Metrics backends.")
 
     @property
     def run_dir(self) -> Path:

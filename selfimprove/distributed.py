@@ -1,0 +1,93 @@
+"""Rank bookkeeping for torchrun / accelerate / srun launches, and no-ops in a single process.
+
+Launchers set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (torchrun, accelerate) or ``SLURM_PROCID``,
+``SLURM_NTASKS``, ``SLURM_LOCALID`` (plain srun); :func:`world` reads whichever is present.
+The process group is initialised on first use: NCCL when CUDA is available, gloo otherwise,
+so multi-process tests run on CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Sequence, TypeVar
+
+import torch
+import torch.distributed as dist
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    rank: int
+    world_size: int
+    local_rank: int
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def _env_int(*names: str, default: int) -> int:
+    for name in names:
+        if os.environ.get(name):
+            return int(os.environ[name])
+    return default
+
+
+def world() -> World:
+    return World(
+        rank=_env_int("RANK", "SLURM_PROCID", default=0),
+        world_size=_env_int("WORLD_SIZE", "SLURM_NTASKS", default=1),
+        local_rank=_env_int("LOCAL_RANK", "SLURM_LOCALID", default=0),
+    )
+
+
+def backend() -> str:
+    return "nccl" if torch.cuda.is_available() else "gloo"
+
+
+def init() -> World:
+    """Initialise the default process group if launched with several ranks (idempotent)."""
+    w = world()
+    if w.distributed and not dist.is_initialized():
+        if torch.cuda.is_available():
+            torch.cuda.set_device(w.local_rank)
+        dist.init_process_group(backend=backend(), rank=w.rank, world_size=w.world_size)
+    return w
+
+
+def barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def broadcast_object(obj: T, src: int = 0) -> T:
+    """Rank ``src``'s ``obj`` on every rank."""
+    if not dist.is_initialized():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=src)
+    return box[0]
+
+
+def gather_objects(obj: T) -> list[T]:
+    """Every rank's ``obj``, in rank order, on every rank."""
+    if not dist.is_initialized():
+        return [obj]
+    out: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def shard(items: Sequence[T], w: World | None = None) -> list[T]:
+    """This rank's share of ``items`` (contiguous blocks, so concatenating shards in rank order restores the order)."""
+    w = w or world()
+    per, extra = divmod(len(items), w.world_size)
+    start = w.rank * per + min(w.rank, extra)
+    return list(items[start : start + per + (w.rank < extra)])
