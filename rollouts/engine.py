@@ -6,7 +6,7 @@ most ``batch_size`` sequences (a prompt's samples always share a chunk).
 
 Shared prefill: ``generate(num_return_sequences=G)`` encodes every prompt G times. With
 ``shared_prefill`` we run one forward pass over each prompt, copy its KV cache G times, and
-let ``generate`` continue from that cache. ``benchmarks/rollouts.py`` measures both ways.
+let ``generate`` continue from that cache. ``benchmarks/shared_prefill.py`` measures both ways.
 
 Limits: one process, one device; no continuous batching (a chunk runs until its longest
 sample stops), so throughput is far below vLLM's on a GPU.

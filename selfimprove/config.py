@@ -77,7 +77,7 @@ class SamplingConfig:
     stop: list[str] = field(factory=list, help="Strings that end a completion (kept in the text).")
     batch_size: int = field(64, help="Sequences per generate() call (prompts x samples).")
     shared_prefill: bool = field(
-        True, help="Encode each prompt once and copy its KV cache to the samples (see benchmarks/rollouts.py)."
+        True, help="Encode each prompt once and copy its KV cache to the samples (see benchmarks/shared_prefill.py)."
     )
 
     def __post_init__(self) -> None:

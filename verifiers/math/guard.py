@@ -63,7 +63,7 @@ def _log10_abs(expr: sympy.Basic) -> float | None:
         return max(_int_log10(int(p)), _int_log10(int(q)))
     if expr.is_Float:
         return math.log10(abs(float(expr))) if expr != 0 else 0.0
-    if expr.is_NumberSymbol or expr.is_ImaginaryUnit:
+    if expr.is_NumberSymbol or expr == sympy.I:
         return 1.0
     if isinstance(expr, sympy.Pow):
         base, exp = (_log10_abs(a) for a in expr.args)

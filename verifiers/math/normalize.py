@@ -21,7 +21,7 @@ _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 
 _DROP_RE = re.compile(
     r"\\(?:left|right|[Bb]igg?[lr]?|displaystyle|textstyle|scriptstyle|limits)(?![a-zA-Z])"
-    r"|\\[!,;:>]|\\q?quad(?![a-zA-Z])|\\ |~|\\hfill|\\phantom\{[^{}]*\}"
+    r"|(?<!\\)\\[!,;:> ]|\\q?quad(?![a-zA-Z])|~|\\hfill|\\phantom\{[^{}]*\}"
 )
 _RENAME = [
     (re.compile(r"\\[dt]frac(?![a-zA-Z])"), r"\\frac"),
@@ -41,6 +41,11 @@ _RENAME = [
     (re.compile(r"\\cos\^\{-1\}"), r"\\arccos"),
     (re.compile(r"\\cdots|\\ldots|\\dots"), r"\\cdots"),
     (re.compile(r"<sup>(.*?)</sup>"), r"^{\1}"),
+    # \frac12, \frac{a}b, \sqrt2: single-token arguments without braces
+    (re.compile(r"\\frac\s*(\d)\s*(\d)"), r"\\frac{\1}{\2}"),
+    (re.compile(r"\\frac\s*(\{[^{}]*\})\s*([A-Za-z0-9])"), r"\\frac\1{\2}"),
+    (re.compile(r"\\sqrt\s*(\d)"), r"\\sqrt{\1}"),
+    (re.compile(r"(?<![\d\s])\s*\.(?=\s*(?:\]|\)|\\\}|,))"), ""),  # "\sqrt{2}.]"
 ]
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 _ORDINAL_RE = re.compile(r"(\d)\s*(?:\^\{?\\text\{(?:st|nd|rd|th)\}\}?|(?:st|nd|rd|th)\b)")
@@ -49,7 +54,9 @@ _ORDINAL_RE = re.compile(r"(\d)\s*(?:\^\{?\\text\{(?:st|nd|rd|th)\}\}?|(?:st|nd|
 def normalize(text: str) -> str:
     """Return ``text`` with presentation-only LaTeX removed (see the module docstring)."""
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
-    s = s.replace("\x0c", "\\f")  # "\frac" read from JSON without escaping becomes form feed
+    # "\frac" / "\text" written in JSON without escaping arrive as form feed / tab.
+    s = s.replace("\x0c", "\\f").replace("\text{", "\\text{")
+    s = re.sub(r"^\s*(?:\\\[|\\\()(.*?)(?:\\\]|\\\))\s*$", r"\1", s, flags=re.DOTALL)
     s = _DROP_RE.sub(" ", s)
     for pattern, repl in _RENAME:
         s = pattern.sub(repl, s)

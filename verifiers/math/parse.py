@@ -26,7 +26,7 @@ from latex2sympy2_extended.math_normalization import NormalizationConfig
 from verifiers.math import guard
 from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode, Text
 from verifiers.math.normalize import normalize
-from verifiers.math.scan import split_top, wrapped
+from verifiers.math.scan import split_top, split_top_keep, wrapped
 
 
 class ParseError(ValueError):
@@ -42,7 +42,8 @@ _TEXT_RE = re.compile(r"\\text\s*\{([^{}]*)\}")
 _QUALIFIER_RE = re.compile(
     r"\\text\{\s*(?:for|where|when|with|if|such|in which|which|so)\b.*$"
     r"|\s(?:for all|for some|for every|where|when)\s.*$", re.DOTALL)
-_LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z ]*\s*:\s*(?=\S)")
+_LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z ]*(?:\s*\d+)?\s*:\s*(?=\S)")
+_IN_PREFIX_RE = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*\\in(?![a-zA-Z])\s*")
 _NAME = r"(?:[A-Za-z]+|\\[a-zA-Z]+)(?:_\{[^{}]*\}|_\\?[A-Za-z0-9]+)?(?:\^\{?\*\}?)?"
 _ASSIGN_RE = re.compile(rf"^{_NAME}(?:\(([^()]*)\))?$")
 _REL_OPS = {"<": "<", ">": ">", r"\leq": "<=", r"\geq": ">=", r"\neq": "!=", "<=": "<=", ">=": ">="}
@@ -66,13 +67,27 @@ def parse_answer(text: str) -> Node:
 def _parse(s: str, depth: int) -> Node:
     if depth > 12:
         raise ParseError("answer structure is nested too deeply")
-    s = _strip_prose(s.strip())
-    if isinstance(s, Text):
-        return s
+    s = _IN_PREFIX_RE.sub("", s.strip())
+    s = re.sub(r"\\text\{\s*(and|or)\s*\}", r" \1 ", s)
+    s = re.sub(r"\\text\{[^{}]*\s(and|or)\s[^{}]*\}", r" \1 ", s)  # "7 \text{ goats and } 4 \text{ toys}"
     parts = [p for p in split_top(s, _WORD_SEPARATORS) if p]
     if len(parts) > 1:
-        return _flat_list([_parse(_LABEL_RE.sub("", p), depth + 1) for p in parts])
-    s = _LABEL_RE.sub("", s) if not re.match(r"^[A-Za-z]\s*:", s) else s
+        items = [_parse_item(p, depth) for p in parts]
+        return _flat_list([i for i in items if i is not None])
+    item = _parse_item(s, depth)
+    if item is None:
+        raise ParseError("empty answer")
+    return item
+
+
+def _parse_item(s: str, depth: int) -> Node | None:
+    """One list item: prose qualifiers, labels and units removed, then its structure."""
+    s = _strip_prose(s)
+    if isinstance(s, Text) or not s:
+        return s or None
+    if not re.match(r"^[A-Za-z]\s*:", s):
+        s = _LABEL_RE.sub("", s)
+    s = _IN_PREFIX_RE.sub("", s)
     if r"\pm" in s or r"\mp" in s:
         return _flat_list([_parse(v, depth + 1) for v in _expand_pm(s)])
     unions = split_top(s, [r"\cup"])
@@ -84,8 +99,6 @@ def _parse(s: str, depth: int) -> Node:
     rel = _relation(s, depth)
     if rel is not None:
         return rel
-    if re.match(r"^[A-Za-z]\s*\\in\s", s):
-        return _parse(re.sub(r"^[A-Za-z]\s*\\in\s", "", s), depth + 1)
     shell = wrapped(s)
     if shell is not None:
         return _bracketed(*shell, depth=depth)
@@ -97,16 +110,13 @@ def _parse(s: str, depth: int) -> Node:
 
 
 def _strip_prose(s: str) -> str | Text:
-    """Cut qualifiers ("for all x"), turn ``\\text{ and }`` into separators, drop unit/label text."""
+    """Cut qualifiers ("for all x"), drop unit/label text; pure prose becomes :class:`Text`."""
     s = _QUALIFIER_RE.sub("", s).strip()
-    s = re.sub(r"\\text\{\s*(and|or)\s*\}", r" \1 ", s)
     s = re.sub(r"\\text\{\s*,?\s*\}", " ", s)
     outside = _TEXT_RE.sub(" ", s)
     if not re.search(r"[0-9\\^=<>()\[\]{}+*/-]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])", outside):
         words = " ".join(_TEXT_RE.sub(r" \1 ", s).split()).lower().strip(" .")
-        if not words:
-            raise ParseError("empty answer")
-        return Text(words)
+        return Text(words) if words else ""
     # Text beside math is a unit or a label: "5 \text{ km}", "\text{only } x = 0".
     s = re.sub(r"\\text\{[^{}]*\}(?:\s*\^\s*\{?\d\}?)?", " ", s)
     return re.sub(r"\s+", " ", s).strip()
@@ -157,10 +167,10 @@ def _equation(parts: list[str], depth: int) -> Equation:
 
 
 def _relation(s: str, depth: int) -> Node | None:
-    pieces = re.split(r"(\\leq|\\geq|\\neq|<=|>=|<|>)(?![a-zA-Z])", s)
-    if len(pieces) < 3:
+    operands, found = split_top_keep(s, list(_REL_OPS))
+    if not found:
         return None
-    operands, ops = pieces[0::2], [_REL_OPS[o] for o in pieces[1::2]]
+    ops = [_REL_OPS[o] for o in found]
     if any(not o.strip() for o in operands) or any(split_top(o, [",", "="])[1:] for o in operands):
         return None
     if "!=" in ops:
@@ -212,8 +222,10 @@ def _as_set(node: Node) -> sympy.Set:
         lo, hi = node.items
         if isinstance(lo, Scalar) and isinstance(hi, Scalar):
             return sympy.Interval(lo.expr, hi.expr, node.brackets[0] == "(", node.brackets[1] == ")")
-    if isinstance(node, Seq) and not node.ordered and all(isinstance(i, Scalar) for i in node.items):
-        return sympy.FiniteSet(*(i.expr for i in node.items))  # type: ignore[union-attr]
+    if isinstance(node, Seq) and not node.ordered:  # "x < 1 or x = 3", "{1, 2}"
+        return sympy.Union(*(_as_set(i) for i in node.items)) if node.items else sympy.EmptySet
+    if isinstance(node, Equation) and node.assignment:  # "a = 1" read as the set {1}
+        return _as_set(node.rhs)
     if isinstance(node, Scalar):
         return sympy.FiniteSet(node.expr)
     raise ParseError("a union of things that are not sets")

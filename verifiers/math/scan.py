@@ -82,3 +82,22 @@ def wrapped(s: str) -> tuple[str, str, str] | None:
     if close + len(closer) != len(s):
         return None
     return opener, s[len(opener) : close], closer
+
+
+def split_top_keep(s: str, separators: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Like :func:`split_top` but also return which separator stood between the parts."""
+    seps = sorted(separators, key=len, reverse=True)
+    parts: list[str] = []
+    found: list[str] = []
+    start = skip_until = 0
+    for i, _tok, depth in tokens_with_depth(s):
+        if i < skip_until or depth:
+            continue
+        for sep in seps:
+            if s.startswith(sep, i) and _whole_command(s, i, sep):
+                parts.append(s[start:i])
+                found.append(sep)
+                start = skip_until = i + len(sep)
+                break
+    parts.append(s[start:])
+    return [p.strip() for p in parts], found

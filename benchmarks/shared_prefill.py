@@ -1,6 +1,6 @@
 """Shared prefill vs plain ``generate(num_return_sequences=G)``, side by side in one run.
 
-    .venv/bin/python benchmarks/rollouts.py [--model builtin:smollm2-135m-instruct] [--repeats 3]
+    .venv/bin/python benchmarks/shared_prefill.py [--model builtin:smollm2-135m-instruct] [--repeats 3]
 
 For short (arithmetic) and long (GSM8K-length) prompts, samples G completions per prompt both
 ways, alternating the order each repeat, and prints median tokens/s and the ratio. Sampling
