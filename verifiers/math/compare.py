@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Callable
@@ -38,16 +39,58 @@ _POINTS = 4
 _MAX_ITEMS = 64
 
 
+_PARAMETER_NAMES = frozenset("knmtlcC")
+_NEGATIONS = frozenset("not no never neither nor cannot impossible none isn't doesn't don't".split())
+
+
 @dataclass(frozen=True)
 class Tolerance:
     rel_tol: float = 1e-4
     integer_tol: bool = False
     rounding: bool = True
+    text_containment: bool = True
 
 
-def equivalent(ref: Node, cand: Node, tol: Tolerance) -> bool:
-    """True when ``cand`` is a correct way of writing ``ref``."""
-    return _eq(ref, cand, tol)
+def equivalent(ref: Node, cand: Node, tol: Tolerance, question: str | None = None) -> bool:
+    """True when ``cand`` is a correct way of writing ``ref``.
+
+    If that fails and each side has exactly one free symbol the other lacks, and both are free
+    parameters (absent from ``question``, or when no question is given, one of ``k n m t l c``),
+    the candidate's parameter is renamed: ``k\pi`` ~ ``n\pi``.
+    """
+    if _eq(ref, cand, tol):
+        return True
+    ref_only, cand_only = _symbols(ref) - _symbols(cand), _symbols(cand) - _symbols(ref)
+    if len(ref_only) == 1 and len(cand_only) == 1:
+        (a,), (b,) = ref_only, cand_only
+        if _is_parameter(a, question) and _is_parameter(b, question):
+            return _eq(ref, _subs(cand, {b: a}), tol)
+    return False
+
+
+def _is_parameter(symbol: sympy.Symbol, question: str | None) -> bool:
+    name = str(symbol)
+    if question is None:
+        return name in _PARAMETER_NAMES
+    return re.search(rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", question) is None
+
+
+def _symbols(node: Node) -> set[sympy.Symbol]:
+    if isinstance(node, Scalar):
+        return set(node.expr.free_symbols)
+    if isinstance(node, SetNode):
+        return set(node.value.free_symbols)
+    children: list[Node] = []
+    if isinstance(node, (Seq, Relation)):
+        children = list(node.items if isinstance(node, Seq) else node.operands)
+    elif isinstance(node, Equation):
+        children = [node.rhs] + ([node.lhs_node] if node.lhs_node else [])
+    elif isinstance(node, MatrixNode):
+        children = [x for r in node.rows for x in r]
+    out: set[sympy.Symbol] = set()
+    for c in children:
+        out |= _symbols(c)
+    return out - set(node.params) if isinstance(node, Equation) else out
 
 
 def _eq(a: Node, b: Node, tol: Tolerance) -> bool:
@@ -67,9 +110,35 @@ def _eq(a: Node, b: Node, tol: Tolerance) -> bool:
         return _eq_matrix(a, b, tol)
     if isinstance(a, Relation) and isinstance(b, Relation):
         return a.ops == b.ops and all(_eq(x, y, tol) for x, y in zip(a.operands, b.operands))
+    a, b = _as_text(a), _as_text(b)
     if isinstance(a, Text) and isinstance(b, Text):
-        return a.words == b.words
+        return _canon_words(a.words) == _canon_words(b.words) or (tol.text_containment and _phrase_in(b.words, a.words))
     return False
+
+
+def _as_text(n: Node) -> Node:
+    """A list of prose items reads as one phrase: ``line segment, circle``."""
+    if isinstance(n, Seq) and not n.ordered and n.items and all(isinstance(i, Text) for i in n.items):
+        return Text(" and ".join(i.words for i in n.items))  # type: ignore[union-attr]
+    return n
+
+
+def _canon_words(s: str) -> str:
+    return re.sub(r"\s*(?:,|\band\b)\s*", " and ", s).strip()
+
+
+def _phrase_in(answer: str, reference: str) -> bool:
+    """A short text answer stated in a reference sentence ("Petya" in "Petya will win.").
+
+    Not when the reference contains a negation ("not odd"), and not for answers shorter
+    than three letters.
+    """
+    ref_words = re.findall(r"[\w']+", reference)
+    words = re.findall(r"[\w']+", answer)
+    if not words or sum(len(w) for w in words) < 3 or _NEGATIONS & set(ref_words):
+        return False
+    n = len(words)
+    return any(ref_words[i : i + n] == words for i in range(len(ref_words) - n + 1))
 
 
 # --- structure -------------------------------------------------------------------------------
@@ -87,8 +156,24 @@ def _eq_equation(a: Node, b: Node, tol: Tolerance) -> bool:
     eq, other = (a, b) if isinstance(a, Equation) else (b, a)
     assert isinstance(eq, Equation)
     if not eq.assignment:
-        return False
+        solved = _solve_for_missing(eq, other)
+        return solved is not None and (_eq(solved, other, tol) if eq is a else _eq(other, solved, tol))
     return _eq(eq.rhs, other, tol) if eq is a else _eq(other, eq.rhs, tol)
+
+
+def _solve_for_missing(eq: Equation, other: Node) -> Scalar | None:
+    """``xy = 6`` against ``6/x``: solve the equation for its one variable the answer lacks."""
+    if not isinstance(eq.lhs_node, Scalar) or not isinstance(eq.rhs, Scalar) or not isinstance(other, Scalar):
+        return None
+    expr = eq.lhs_node.expr - eq.rhs.expr
+    missing = expr.free_symbols - other.expr.free_symbols
+    if len(missing) != 1:
+        return None
+    try:
+        solutions = sympy.solve(expr, *missing)
+    except (NotImplementedError, ValueError, TypeError):
+        return None
+    return Scalar(solutions[0], str(solutions[0])) if len(solutions) == 1 else None
 
 
 def _same_equation(a: Equation, b: Equation) -> bool:
@@ -190,30 +275,48 @@ def _subs(node: Node, mapping: dict[sympy.Symbol, sympy.Symbol]) -> Node:
         return Scalar(node.expr.xreplace(mapping), node.text, node.places, node.percent, node.degrees)
     if isinstance(node, Seq):
         return Seq(tuple(_subs(i, mapping) for i in node.items), node.ordered, node.brackets)
+    if isinstance(node, SetNode):
+        return SetNode(node.value.xreplace(mapping))
+    if isinstance(node, Equation):
+        lhs_node = _subs(node.lhs_node, mapping) if node.lhs_node else None
+        return Equation(node.lhs, _subs(node.rhs, mapping), node.assignment, node.params, lhs_node)
+    if isinstance(node, Relation):
+        return Relation(node.ops, tuple(_subs(o, mapping) for o in node.operands))
+    if isinstance(node, MatrixNode):
+        return MatrixNode(tuple(tuple(_subs(x, mapping) for x in r) for r in node.rows))
     return node
 
 
 # --- values ----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Literal:
+    """How a value was written: decimal text, its places, and the factor applied to read it."""
+
+    text: str
+    places: int | None
+    factor: float = 1.0
+
+
 def _eq_scalar(a: Scalar, b: Scalar, tol: Tolerance) -> bool:
-    for va in _readings(a, b):
-        for vb in _readings(b, a):
-            if _values_equal(va, vb, tol, a.places, b.places, a.text, b.text):
+    for va, fa in _readings(a, b):
+        for vb, fb in _readings(b, a):
+            if _values_equal(va, vb, tol, _Literal(a.text, a.places, fa), _Literal(b.text, b.places, fb)):
                 return True
     return False
 
 
-def _readings(x: Scalar, other: Scalar) -> list[sympy.Expr]:
-    out = [x.expr]
+def _readings(x: Scalar, other: Scalar) -> list[tuple[sympy.Expr, float]]:
+    out = [(x.expr, 1.0)]
     if x.percent and not other.percent:
-        out.insert(0, x.expr / 100)
+        out.insert(0, (x.expr / 100, 0.01))
     if x.degrees and not other.degrees:
-        out.append(x.expr * sympy.pi / 180)
+        out.append((x.expr * sympy.pi / 180, 0.0))
     return out
 
 
-def _values_equal(x: sympy.Expr, y: sympy.Expr, tol: Tolerance, places_x: int | None = None,
-                  places_y: int | None = None, text_x: str = "", text_y: str = "") -> bool:
+def _values_equal(x: sympy.Expr, y: sympy.Expr, tol: Tolerance,
+                  lit_x: _Literal | None = None, lit_y: _Literal | None = None) -> bool:
     if x == y:
         return True
     if x.free_symbols or y.free_symbols:
@@ -234,7 +337,7 @@ def _values_equal(x: sympy.Expr, y: sympy.Expr, tol: Tolerance, places_x: int | 
     if tol.rel_tol and diff <= tol.rel_tol * scale:
         return True
     if tol.rounding:
-        return _rounds_to(xv, text_y, places_y) or _rounds_to(yv, text_x, places_x)
+        return _rounds_to(xv, lit_y) or _rounds_to(yv, lit_x)
     return False
 
 
@@ -246,14 +349,16 @@ def _number(e: sympy.Expr) -> complex | None:
     return v if not (math.isnan(v.real) or math.isnan(v.imag)) else None
 
 
-def _rounds_to(value: complex, literal: str, places: int | None) -> bool:
-    """``literal`` (a decimal with ``places`` places and >= 3 significant digits) equals ``value`` rounded or cut."""
-    if places is None or value.imag or not literal:
+def _rounds_to(value: complex, lit: _Literal | None) -> bool:
+    """``lit`` (a decimal with >= 3 significant digits) equals ``value`` rounded or cut to its places."""
+    if lit is None or lit.places is None or value.imag or not lit.factor:
         return False
+    places = lit.places
     try:
-        shown = Decimal(literal)
+        shown = Decimal(lit.text)
     except ArithmeticError:
         return False
+    value = complex(value.real / lit.factor)
     if len(str(abs(shown)).replace(".", "").lstrip("0")) < 3:
         return False
     q = Decimal(1).scaleb(-places)

@@ -55,7 +55,7 @@ def normalize(text: str) -> str:
     """Return ``text`` with presentation-only LaTeX removed (see the module docstring)."""
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
     # "\frac" / "\text" written in JSON without escaping arrive as form feed / tab.
-    s = s.replace("\x0c", "\\f").replace("\text{", "\\text{")
+    s = s.replace("\x0c", "\\f").replace("\text", "\\text")
     s = re.sub(r"^\s*(?:\\\[|\\\()(.*?)(?:\\\]|\\\))\s*$", r"\1", s, flags=re.DOTALL)
     s = _DROP_RE.sub(" ", s)
     for pattern, repl in _RENAME:

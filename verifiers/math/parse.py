@@ -42,6 +42,8 @@ _TEXT_RE = re.compile(r"\\text\s*\{([^{}]*)\}")
 _QUALIFIER_RE = re.compile(
     r"\\text\{\s*(?:for|where|when|with|if|such|in which|which|so)\b.*$"
     r"|\s(?:for all|for some|for every|where|when)\s.*$", re.DOTALL)
+_INFINITY_WORDS = frozenset({"infinitely many", "infinite", "infinity", "infinitely many solutions"})
+_PROSE_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,} +[A-Za-z]{2,} +[A-Za-z]{2,}\b")
 _LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z ]*(?:\s*\d+)?\s*:\s*(?=\S)")
 _IN_PREFIX_RE = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*\\in(?![a-zA-Z])\s*")
 _NAME = r"(?:[A-Za-z]+|\\[a-zA-Z]+)(?:_\{[^{}]*\}|_\\?[A-Za-z0-9]+)?(?:\^\{?\*\}?)?"
@@ -69,7 +71,7 @@ def _parse(s: str, depth: int) -> Node:
         raise ParseError("answer structure is nested too deeply")
     s = _IN_PREFIX_RE.sub("", s.strip())
     s = re.sub(r"\\text\{\s*(and|or)\s*\}", r" \1 ", s)
-    s = re.sub(r"\\text\{[^{}]*\s(and|or)\s[^{}]*\}", r" \1 ", s)  # "7 \text{ goats and } 4 \text{ toys}"
+    s = re.sub(r"(?<=\S)\s*\\text\{[^{}]*\s(and|or)\s*\}", r" \1 ", s)  # "7 \text{ goats and } 4 \text{ toys}"
     parts = [p for p in split_top(s, _WORD_SEPARATORS) if p]
     if len(parts) > 1:
         items = [_parse_item(p, depth) for p in parts]
@@ -88,7 +90,7 @@ def _parse_item(s: str, depth: int) -> Node | None:
     if not re.match(r"^[A-Za-z]\s*:", s):
         s = _LABEL_RE.sub("", s)
     s = _IN_PREFIX_RE.sub("", s)
-    if r"\pm" in s or r"\mp" in s:
+    if (r"\pm" in s or r"\mp" in s) and not s.startswith(r"\{"):  # in a set: per element
         return _flat_list([_parse(v, depth + 1) for v in _expand_pm(s)])
     unions = split_top(s, [r"\cup"])
     if len(unions) > 1:
@@ -114,8 +116,11 @@ def _strip_prose(s: str) -> str | Text:
     s = _QUALIFIER_RE.sub("", s).strip()
     s = re.sub(r"\\text\{\s*,?\s*\}", " ", s)
     outside = _TEXT_RE.sub(" ", s)
-    if not re.search(r"[0-9\\^=<>()\[\]{}+*/-]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])", outside):
+    if _PROSE_RE.search(outside) or not re.search(
+            r"[0-9\\^=<>()\[\]{}+*/-]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])", outside):
         words = " ".join(_TEXT_RE.sub(r" \1 ", s).split()).lower().strip(" .")
+        if words in _INFINITY_WORDS:
+            return r"\infty"
         return Text(words) if words else ""
     # Text beside math is a unit or a label: "5 \text{ km}", "\text{only } x = 0".
     s = re.sub(r"\\text\{[^{}]*\}(?:\s*\^\s*\{?\d\}?)?", " ", s)
@@ -237,7 +242,7 @@ def _scalar(s: str) -> Scalar:
     s = _PERCENT_RE.sub("", s)
     degrees = bool(_DEGREE_RE.search(s))
     s = _DEGREE_RE.sub("", s).strip()
-    s = re.sub(r"^(-?[\d.]+)\s+[A-Za-z][A-Za-z ]*$", r"\1", s)  # "165.5 grams", "15 Day"
+    s = re.sub(r"^(-?[\d.]+)\s+[A-Za-z]{2,}[A-Za-z ]*$", r"\1", s)  # "165.5 grams", "15 Day"
     ratio = split_top(s, [":"])
     if len(ratio) == 2 and all(ratio):
         a, b = _scalar(ratio[0]), _scalar(ratio[1])

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from verifiers.base import Verification
 from verifiers.math import compare, extract, guard
+from verifiers.math.normalize import normalize
 from verifiers.math.parse import ParseError, parse_answer
 
 VERSION = "1"
@@ -93,6 +94,8 @@ class MathVerifier:
             return Verification.invalid("no final answer found (write it as \\boxed{...})")
         problem = ""
         for cand in candidates:
+            if normalize(cand.text) == normalize(ref_text):  # same text: no parsing needed
+                return Verification.graded(True, cand.text, "correct", details={"method": cand.method})
             try:
                 node = parse_answer(cand.text)
             except guard.TooComplex as exc:
@@ -102,7 +105,7 @@ class MathVerifier:
                     return Verification.invalid(f"could not read the answer {cand.text[:200]!r}: {exc}", cand.text)
                 problem = str(exc)
                 continue
-            ok = compare.equivalent(ref, node, self.tolerance)
+            ok = compare.equivalent(ref, node, self.tolerance, question=fields.get("question"))
             feedback = "correct" if ok else f"the final answer {cand.text[:200]!r} is not correct"
             return Verification.graded(ok, cand.text, feedback, details={"method": cand.method})
         return Verification.invalid(f"no readable final answer ({problem})", candidates[-1].text)
