@@ -91,3 +91,24 @@ def shard(items: Sequence[T], w: World | None = None) -> list[T]:
     per, extra = divmod(len(items), w.world_size)
     start = w.rank * per + min(w.rank, extra)
     return list(items[start : start + per + (w.rank < extra)])
+
+
+def skip_deepspeed_cpu_kernels() -> None:
+    """Stop DeepSpeed from compiling its shared-memory all-reduce kernel on CPU.
+
+    On a machine without CUDA, DeepSpeed's comm backend JIT-compiles ``deepspeed_shm_comm`` the
+    first time it starts (about 2 minutes on 2 cores, with a C++ compiler present), although
+    training only uses it for inference all-reduces; gloo carries the training collectives.
+    DeepSpeed reads one table, ``deepspeed.ops.__compatible_ops__``, to decide, and fills it on
+    first access by probing every op with compiler subprocesses; we fill it first with the kernel
+    marked unavailable. Call it before the trainer starts DeepSpeed. No-op with CUDA or without
+    DeepSpeed.
+    """
+    if torch.cuda.is_available():
+        return
+    try:
+        import deepspeed.ops
+    except ImportError:
+        return
+    table = deepspeed.ops.__dict__.setdefault("__compatible_ops__", {})
+    table["deepspeed_shm_comm"] = False

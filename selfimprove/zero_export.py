@@ -1,0 +1,73 @@
+"""Turn a DeepSpeed ZeRO checkpoint into a plain Hugging Face model directory, in one process.
+
+A Trainer checkpoint written under ZeRO-2/3 (``checkpoint-N/`` with ``global_stepN/`` inside)
+holds the fp32 master weights split across the ranks that wrote it. DeepSpeed's own
+``get_fp32_state_dict_from_zero_checkpoint`` stitches them back together; we load the result into
+a model built from the checkpoint's ``config.json`` and ``save_pretrained`` it next to the
+tokenizer, so ``AutoModelForCausalLM.from_pretrained(out)`` works with no DeepSpeed installed.
+
+Needs no GPU and no process group, any number of ranks may have written the checkpoint. Limits:
+the whole model is materialised in CPU memory in fp32 (twice its bf16 size); tied weights (the
+tiny model ties the LM head to the embeddings) come back through ``tie_weights``.
+
+    python -m selfimprove.zero_export runs/x/trainer/checkpoint-4 runs/x/exported [--dtype bfloat16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
+                    "vocab.json", "merges.txt", "tokenizer.model", "generation_config.json")
+
+
+def export(checkpoint: str | Path, out: str | Path, dtype: str = "float32") -> Path:
+    """Write ``out`` (a from_pretrained-loadable directory) from a ZeRO ``checkpoint``; returns ``out``."""
+    import torch
+    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    checkpoint, out = Path(checkpoint), Path(out)
+    if not (checkpoint / "latest").exists() and not any(checkpoint.glob("global_step*")):
+        raise FileNotFoundError(f"{checkpoint} is not a DeepSpeed checkpoint (no 'latest' file or global_step*/ folder); "
+                                "give a checkpoint-N directory written by a Trainer under DeepSpeed")
+    state = get_fp32_state_dict_from_zero_checkpoint(str(checkpoint))
+    config = AutoConfig.from_pretrained(checkpoint)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    tied = {k for k in missing if _is_tied(model, k)}
+    if set(missing) - tied or unexpected:
+        raise RuntimeError(f"checkpoint {checkpoint} does not match its config: missing {sorted(set(missing) - tied)}, "
+                           f"unexpected {sorted(unexpected)}")
+    model.tie_weights()
+    model.to(getattr(torch, dtype)).save_pretrained(out)
+    for name in _TOKENIZER_FILES:
+        if (checkpoint / name).exists():
+            shutil.copy2(checkpoint / name, out / name)
+    return out
+
+
+def _is_tied(model, key: str) -> bool:  # noqa: ANN001 - any PreTrainedModel
+    """True for a parameter the model shares with another (DeepSpeed stores shared tensors once)."""
+    return bool(getattr(model.config, "tie_word_embeddings", False)) and key.startswith("lm_head.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m selfimprove.zero_export", description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint", help="A checkpoint-N directory holding global_stepN/ (DeepSpeed ZeRO shards).")
+    p.add_argument("out", help="Directory to write the Hugging Face model to.")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"], help="dtype of the saved weights.")
+    args = p.parse_args(argv)
+    try:
+        print(export(args.checkpoint, args.out, args.dtype))
+    except (FileNotFoundError, RuntimeError) as exc:
+        print(f"zero_export: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
