@@ -14,6 +14,7 @@ kept as a pair and compared with an interval only when the other side is an inte
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -57,8 +58,13 @@ _L2S_NORMALIZATION = NormalizationConfig(basic_latex=True, units=False, malforme
 _L2S_CONVERSION = ConversionConfig(interpret_as_mixed_fractions=True, lowercase_symbols=False)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_answer(text: str) -> Node:
-    """Parse one extracted answer (raises :class:`ParseError` or :class:`.guard.TooComplex`)."""
+    """Parse one extracted answer (raises :class:`ParseError` or :class:`.guard.TooComplex`).
+
+    Cached: a reference is graded against every completion of its group, and the parsed
+    nodes are immutable. Failures are not cached (they raise).
+    """
     guard.check_text(text)
     s = normalize(text)
     if not s:

@@ -11,6 +11,7 @@ from verifiers.math.normalize import normalize
 from verifiers.math.parse import ParseError, parse_answer
 
 VERSION = "1"
+_MAX_EXTRACTED_CHARS = guard.MAX_ANSWER_CHARS + 1  # kept in traces; one past the limit still reads as too long
 _CHOICE_RE = re.compile(r"^\(?([A-J])\)?$")
 _CHOICE_IN_ANSWER_RE = re.compile(r"^\s*(?:\\text\{)?\(?([A-J])\)?(?:\}|[.:)\s]|$)")
 
@@ -94,6 +95,7 @@ class MathVerifier:
             return Verification.invalid("no final answer found (write it as \\boxed{...})")
         problem = ""
         for cand in candidates:
+            cand = extract.Extracted(cand.text[:_MAX_EXTRACTED_CHARS], cand.method) if len(cand.text) > _MAX_EXTRACTED_CHARS else cand
             if normalize(cand.text) == normalize(ref_text):  # same text: no parsing needed
                 return Verification.graded(True, cand.text, "correct", details={"method": cand.method})
             try:

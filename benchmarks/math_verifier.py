@@ -1,0 +1,146 @@
+"""MathVerifier vs math-verify: accuracy on HardVerify-Math, throughput on 1,000 mixed pairs.
+
+    .venv/bin/pip install -e '.[bench]'        # math-verify is a benchmark-only dependency
+    .venv/bin/python benchmarks/math_verifier.py [--data ../shared/data] [--skip-runtime]
+
+1. Accuracy: HardVerify-Math's 500 labelled pairs (each ``ground_truth`` against its equivalent
+   ``fn_output`` and its wrong ``tn_output``). MathVerifier gets the raw strings (and the
+   question as the ``question`` field, which it uses only to decide whether two differently
+   named symbols are free parameters); math-verify is shown both on raw strings and with both
+   sides wrapped in ``$...$`` (its better mode).
+2. Throughput, one process, main thread, after one warm-up call each: 1,000 pairs =
+   500 GSM8K test items (250 golds, each with one correct completion in a rotating format -
+   the reference solution itself, ``\\boxed{}``, "The answer is $1,234.", "5.0" - and one wrong
+   one) + the 500 HardVerify pairs. Identical pairs for both verifiers; references are *not*
+   repeated, so MathVerifier's parse cache only helps where a reference is used twice.
+3. Scaling of :class:`verifiers.runtime.VerifierRuntime` (out-of-process workers) with 1 and
+   2 workers on the same 1,000 pairs, worker start-up excluded.
+
+Numbers depend on the machine and its load; the script prints what it measured, nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from verifiers.math import MathVerifier  # noqa: E402
+from verifiers.runtime import VerifierRuntime, VerifyItem  # noqa: E402
+
+Pair = tuple[str, str, dict]  # completion, reference, fields
+
+
+def hardverify_pairs(data: Path) -> list[tuple[Pair, bool]]:
+    rows = json.loads((data / "hardverify-math" / "HardVerify-Math.json").read_text())
+    out = []
+    for r in rows:
+        fields = {"question": r["question"]}
+        out.append(((r["fn_output"], r["ground_truth"], fields), True))
+        out.append(((r["tn_output"], r["ground_truth"], fields), False))
+    return out
+
+
+def gsm8k_pairs(data: Path, n_golds: int = 250) -> list[tuple[Pair, bool]]:
+    rows = [json.loads(line) for line in (data / "gsm8k" / "test.jsonl").read_text().splitlines()[:n_golds]]
+    out = []
+    for i, r in enumerate(rows):
+        gold = r["answer"].rsplit("####", 1)[1].strip().replace(",", "")
+        value = int(gold)
+        correct = [
+            r["answer"],
+            f"Adding it all up, the total is \\boxed{{{value}}}.",
+            f"So the answer is ${value:,}.",
+            f"Therefore the result is {value}.0",
+        ][i % 4]
+        wrong = [f"The answer is \\boxed{{{value + 1}}}.", f"#### {value * 2}"][i % 2]
+        out.append(((correct, gold, {}), True))
+        out.append(((wrong, gold, {}), False))
+    return out
+
+
+def ours() -> Callable[[Pair], bool]:
+    verifier = MathVerifier()
+
+    def check(pair: Pair) -> bool:
+        return verifier(pair[0], pair[1], **pair[2]).correct
+
+    return check
+
+
+def math_verify(wrap: bool | None) -> Callable[[Pair], bool]:
+    """``wrap=None``: wrap HardVerify answers (the pairs with a question), not GSM8K prose completions."""
+    from math_verify import parse, verify
+
+    def check(pair: Pair) -> bool:
+        completion, reference, fields = pair
+        if wrap or (wrap is None and "question" in fields):
+            completion, reference = f"${completion.strip().strip('$')}$", f"${reference.strip().strip('$')}$"
+        return bool(verify(parse(reference), parse(completion)))
+
+    return check
+
+
+def accuracy(check: Callable[[Pair], bool], labelled: list[tuple[Pair, bool]]) -> tuple[float, int, int]:
+    accepted_true = false_pos = 0
+    for pair, label in labelled:
+        ok = check(pair)
+        accepted_true += ok and label
+        false_pos += ok and not label
+    n_neg = sum(not label for _, label in labelled)
+    return (accepted_true + n_neg - false_pos) / len(labelled), accepted_true, false_pos
+
+
+def throughput(check: Callable[[Pair], bool], pairs: list[Pair]) -> float:
+    check(pairs[0])  # warm-up: imports, parser tables
+    start = time.perf_counter()
+    for pair in pairs:
+        check(pair)
+    return len(pairs) / (time.perf_counter() - start)
+
+
+def runtime_throughput(workers: int, pairs: list[Pair]) -> float:
+    items = [VerifyItem(c, r, f) for c, r, f in pairs]
+    with VerifierRuntime("math", workers=workers, deadline_s=10.0) as rt:
+        rt.verify_batch(items[: 2 * workers])  # wait for the workers to start and warm up
+        start = time.perf_counter()
+        rt.verify_batch(items)
+        return len(items) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO / "../shared/data")
+    parser.add_argument("--skip-runtime", action="store_true", help="skip the 1-vs-2-worker scaling run")
+    args = parser.parse_args()
+    hard = hardverify_pairs(args.data)
+    n_pos = sum(label for _, label in hard)
+
+    print(f"HardVerify-Math: {len(hard)} labelled pairs ({n_pos} equivalent, {len(hard) - n_pos} wrong)")
+    candidates = {"MathVerifier (raw)": ours(), "math-verify ($..$)": math_verify(True),
+                  "math-verify (raw)": math_verify(False)}
+    for name, check in candidates.items():
+        acc, tp, fp = accuracy(check, hard)
+        print(f"  {name:22s} accuracy {acc:.3f}  equivalents accepted {tp}/{n_pos}  false positives {fp}")
+
+    mixed = [p for p, _ in gsm8k_pairs(args.data)] + [p for p, _ in hard]
+    print(f"\nThroughput, single process, {len(mixed)} mixed pairs (500 GSM8K + 500 HardVerify):")
+    rates = {"MathVerifier": throughput(ours(), mixed), "math-verify ($..$)": throughput(math_verify(None), mixed)}
+    for name, rate in rates.items():
+        print(f"  {name:22s} {rate:7.1f} pairs/s  ({1000 / rate:.2f} ms/pair)")
+    print(f"  speed-up: {rates['MathVerifier'] / rates['math-verify ($..$)']:.2f}x")
+
+    if not args.skip_runtime:
+        print(f"\nVerifierRuntime (worker processes), same {len(mixed)} pairs:")
+        one, two = runtime_throughput(1, mixed), runtime_throughput(2, mixed)
+        print(f"  1 worker  {one:7.1f} pairs/s\n  2 workers {two:7.1f} pairs/s  (scaling {two / one:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
