@@ -1,0 +1,172 @@
+"""The trusted side: run the tests and write the only verdicts the host believes.
+
+The harness never executes the program. Each name the program defined becomes a proxy here;
+calling it sends plain-data arguments to the solution process and decodes a plain-data reply
+(:mod:`.codec`). Comparisons, ``assert``\\ s and builtins all run in this process, under a uid
+the program does not have, so a program cannot patch them, raise ``SystemExit`` for them, or
+write a verdict: it can only return values (or fail to).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import socket
+import traceback
+
+from . import codec, wire
+from .plan import plan_tests
+
+MAX_REPLY = 16 << 20
+
+
+class SolutionError(Exception):
+    """The solution raised an exception that is not a built-in one (name and message kept)."""
+
+
+class SolutionGone(Exception):
+    """The solution process exited or broke the protocol; no further calls can succeed."""
+
+
+def _rebuild_exception(name: str, message: str) -> Exception:
+    # Built-in exception types are recreated so `except ValueError` in tests behaves as usual;
+    # BaseException-only types (SystemExit, ...) are not: the tests must never be stopped by them.
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(message)
+        except TypeError:  # e.g. UnicodeDecodeError needs 5 arguments
+            pass
+    return SolutionError(f"{name}: {message}")
+
+
+class _Channel:
+    def __init__(self, calls: int, replies: int) -> None:
+        self.calls, self.replies = calls, replies
+        self.next_id = 0
+        self.gone: str | None = None
+
+    def call(self, name: str, args: tuple, kwargs: dict):
+        if self.gone:
+            raise SolutionGone(self.gone)
+        self.next_id += 1
+        try:
+            wire.send(self.calls, {"id": self.next_id, "call": name,
+                                "args": codec.encode(args), "kwargs": codec.encode(kwargs)})
+            reply = wire.recv(self.replies, MAX_REPLY)
+        except (BrokenPipeError, wire.FrameError) as exc:
+            self.gone = f"the solution process stopped answering ({exc})"
+            raise SolutionGone(self.gone) from None
+        if reply is None:
+            self.gone = "the solution process exited during the tests"
+            raise SolutionGone(self.gone)
+        if not isinstance(reply, dict) or reply.get("id") != self.next_id:
+            self.gone = "the solution process sent a malformed reply"
+            raise SolutionGone(self.gone)
+        if "raise" in reply:
+            name, message = reply["raise"]
+            raise _rebuild_exception(str(name), str(message))
+        return codec.decode(reply["ok"])
+
+
+class _Proxy:
+    """Stands for one function of the solution inside the tests."""
+
+    def __init__(self, channel: _Channel, name: str) -> None:
+        self._channel, self.__name__ = channel, name
+
+    def __call__(self, *args, **kwargs):
+        return self._channel.call(self.__name__, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<solution function {self.__name__}>"
+
+
+def _error_text(exc: BaseException, limit: int = 1500) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text[:limit]
+
+
+def _bind_solution(channel: _Channel, ns: dict, hello: object) -> None:
+    """Put the solution's names into the test namespace, or mark the channel gone."""
+    if not isinstance(hello, dict):
+        channel.gone = channel.gone or "the solution process exited before the tests ran"
+        return
+    if not hello.get("loaded"):
+        channel.gone = f"the program failed to load:\n{str(hello.get('error', ''))[-1500:]}"
+        return
+    try:
+        for name, (kind, value) in dict(hello.get("names", {})).items():
+            name = str(name)
+            # Never let the program shadow a builtin the tests use (`len`, `sorted`, `abs`):
+            # those must stay the harness's own.
+            if hasattr(builtins, name):
+                continue
+            ns[name] = _Proxy(channel, name) if kind == "callable" else codec.decode(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        channel.gone = f"the solution process sent a malformed hello ({exc})"
+
+
+def run(test_code: str, entry_point: str | None, prelude: str | None,
+        calls: int, replies: int, results: int) -> None:
+    """One execution: verdicts for ``test_code`` go to ``results``, one frame per step.
+
+    ``prelude`` (trusted code from the dataset, e.g. HumanEval's prompt with its helpers) runs
+    here too, after the solution's names are bound, so helpers the tests call (``poly``,
+    ``encode_cyclic``) are the dataset's, not whatever the program redefined; only
+    ``entry_point`` is taken from the program.
+    """
+    steps = plan_tests(test_code, entry_point)
+    channel = _Channel(calls, replies)
+    ns: dict = {"__name__": "__tests__", "__builtins__": builtins}
+    hello = None
+    try:
+        hello = wire.recv(replies, MAX_REPLY)
+    except wire.FrameError as exc:
+        channel.gone = f"the solution process broke the protocol ({exc})"
+    _bind_solution(channel, ns, hello)
+    setup_error = None
+    if prelude and not channel.gone:
+        entry = ns.get(entry_point) if entry_point else None
+        try:
+            exec(compile(prelude, "<prelude>", "exec"), ns)
+        except Exception as exc:  # noqa: BLE001 - reported with every test below
+            setup_error = f"the task's prelude failed in the harness: {_error_text(exc)}"
+        if entry_point:
+            if entry is None:
+                ns.pop(entry_point, None)  # the stub from the prelude must not stand in
+            else:
+                ns[entry_point] = entry
+    wire.send(results, {"steps": len(steps), "tests": sum(s.is_test for s in steps)})
+    for index, step in enumerate(steps):
+        record = {"i": index, "kind": step.kind, "source": step.source[:500], "ok": True, "error": None}
+        if channel.gone or setup_error:
+            record.update(ok=False, error=channel.gone or setup_error)
+        else:
+            try:
+                exec(compile(step.module, "<tests>", "exec"), ns)
+            except Exception as exc:  # noqa: BLE001 - a failing test is data, recorded below
+                record.update(ok=False, error=_error_text(exc))
+        wire.send(results, record)
+    wire.send(results, {"done": True, "calls": channel.next_id})
+
+
+def serve(control: socket.socket) -> int:
+    """The harness process's life: one execution per message from the worker.
+
+    Each message carries three fresh pipe ends (calls to the solution, its replies, verdicts
+    out) as SCM_RIGHTS, then a header frame and the test code. Fresh pipes per execution mean
+    nothing a previous solution wrote can reach this one's verdicts.
+    """
+    while True:
+        _, fds, _, _ = socket.recv_fds(control, 1, 3)
+        if not fds:
+            return 0  # the worker closed the socket
+        calls, replies, results = fds
+        try:
+            header = wire.recv(control.fileno())
+            test_code = bytes(wire.read_exact(control.fileno(), header["tests_len"]) or b"").decode()
+            run(test_code, header.get("entry_point"), header.get("prelude"), calls, replies, results)
+        finally:
+            for fd in fds:
+                os.close(fd)

@@ -1,0 +1,73 @@
+"""Split test code into ordered steps: *setup* statements and *tests*.
+
+A test is a top-level statement that contains an ``assert`` (a bare ``assert``, or a loop or
+``with`` block holding asserts); every other statement (imports, helper definitions,
+assignments) is setup, run in order. With an ``entry_point`` and a HumanEval-style
+``def check(candidate): ...``, the steps are the statements of ``check``'s body, run with
+``candidate`` bound to the solution's ``entry_point`` function, after the module's other
+statements. So ``score`` is the fraction of asserting statements that passed.
+
+Limits: asserts hidden inside a helper function the tests call count as part of the step that
+calls it; a ``return`` inside ``check`` ends the steps there.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+
+class TestPlanError(ValueError):
+    """The test code cannot be planned (syntax error, no tests)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    kind: str  # "setup" | "test"
+    source: str  # the statement's source, shown in feedback
+    module: ast.Module  # ready to compile
+
+    @property
+    def is_test(self) -> bool:
+        return self.kind == "test"
+
+
+def _has_assert(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+
+
+def _step(code: str, stmt: ast.stmt, force_setup: bool = False) -> Step:
+    kind = "test" if _has_assert(stmt) and not force_setup else "setup"
+    source = ast.get_source_segment(code, stmt) or ast.unparse(stmt)
+    return Step(kind, source, ast.Module(body=[stmt], type_ignores=[]))
+
+
+def _find_check(tree: ast.Module) -> ast.FunctionDef | None:
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name == "check" and stmt.args.args:
+            return stmt
+    return None
+
+
+def plan_tests(code: str, entry_point: str | None = None) -> list[Step]:
+    """Return the ordered steps of ``code``. Raises :class:`TestPlanError` if ungradeable."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        raise TestPlanError(f"test code does not parse: {exc}") from exc
+    check = _find_check(tree) if entry_point else None
+    if check is None:
+        steps = [_step(code, stmt) for stmt in tree.body]
+    else:
+        # Helper defs at module level are setup even if they assert: they only define.
+        steps = [_step(code, stmt, force_setup=True) for stmt in tree.body if stmt is not check]
+        param = check.args.args[0].arg
+        bind = ast.parse(f"{param} = {entry_point}").body[0]
+        steps.append(Step("setup", f"{param} = {entry_point}", ast.Module(body=[bind], type_ignores=[])))
+        for stmt in check.body:
+            if isinstance(stmt, ast.Return):
+                break
+            steps.append(_step(code, stmt))
+    if not any(s.is_test for s in steps):
+        raise TestPlanError("test code contains no assert statement, so nothing can be graded")
+    return steps
