@@ -164,8 +164,9 @@ class _Worker:
                 pass  # a broken pipe on close only means the worker is already gone
 
     def describe_death(self) -> str:
-        code = self.proc.poll()
-        if code is None:
+        try:  # the pipe closes a moment before the process can be reaped
+            code = self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
             return "worker closed its pipe"
         return f"worker died (exit code {code})" + (" - killed by a signal" if code < 0 else "")
 

@@ -5,8 +5,8 @@ closed-form expressions are evaluated to 30 significant digits and must agree to
 relative; expressions with free symbols are compared at random points. Tolerance applies only
 when a side is *approximate*:
 
-- ``rel_tol`` (default 1e-4) when either side is not an integer; two integers must be equal
-  (GSM8K answers are never "close enough"), unless ``integer_tol=True``;
+- ``rel_tol`` (default 1e-4) unless the reference is an integer: an integer reference must be
+  matched exactly (GSM8K answers are never "close enough"), unless ``integer_tol=True``;
 - a decimal written with at least 3 significant digits (``85.71``) matches a value that rounds
   or truncates to it at that many places (``600/7``).
 
@@ -56,7 +56,7 @@ def equivalent(ref: Node, cand: Node, tol: Tolerance, question: str | None = Non
 
     If that fails and each side has exactly one free symbol the other lacks, and both are free
     parameters (absent from ``question``, or when no question is given, one of ``k n m t l c``),
-    the candidate's parameter is renamed: ``k\pi`` ~ ``n\pi``.
+    the candidate's parameter is renamed: ``k\\pi`` ~ ``n\\pi``.
     """
     if _eq(ref, cand, tol):
         return True
@@ -331,8 +331,7 @@ def _values_equal(x: sympy.Expr, y: sympy.Expr, tol: Tolerance,
     diff, scale = abs(xv - yv), max(abs(xv), abs(yv))
     if diff <= _EXACT_RTOL * max(scale, 1e-300):
         return True
-    both_integers = bool(x.is_integer) and bool(y.is_integer)
-    if both_integers and not tol.integer_tol:
+    if x.is_integer and not tol.integer_tol:  # x is the reference side: integers are exact
         return False
     if tol.rel_tol and diff <= tol.rel_tol * scale:
         return True

@@ -37,6 +37,7 @@ MARKER_METHODS = frozenset({"boxed", "hash", "final_answer", "answer_is"})
 WHOLE_MAX_CHARS = 300
 
 _BOX_RE = re.compile(r"\\(?:boxed|fbox)\s*(\{)?")
+_TOKEN_RE = re.compile(r"[^\s$]+")
 _HASH_RE = re.compile(r"####")
 _FINAL_RE = re.compile(r"final\s+answer\s*(?:is\s*:?|:|=)", re.IGNORECASE)
 _ANSWER_IS_RE = re.compile(r"\banswer\s*(?:is\s*:?|:|=)", re.IGNORECASE)
@@ -65,35 +66,40 @@ class Extracted:
         return self.method in MARKER_METHODS
 
 
-def _matching_brace(text: str, open_idx: int) -> int | None:
-    """Index of the ``}`` closing the ``{`` at ``open_idx`` (escaped braces skipped)."""
-    depth = 0
-    i = open_idx
+def _brace_pairs(text: str) -> dict[int, int]:
+    """``{`` index -> matching ``}`` index, in one pass (escaped braces skipped).
+
+    One pass matters: scanning forward from every ``\\boxed{`` separately is quadratic on
+    hostile input such as 100,000 unclosed boxes.
+    """
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    i = 0
     while i < len(text):
         ch = text[i]
         if ch == "\\":
             i += 2
             continue
         if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
+            stack.append(i)
+        elif ch == "}" and stack:
+            pairs[stack.pop()] = i
         i += 1
-    return None
+    return pairs
 
 
 def boxed_contents(text: str) -> list[str]:
     """Every ``\\boxed{...}`` / ``\\fbox{...}`` body in order (unclosed boxes are skipped)."""
     found: list[str] = []
+    pairs: dict[int, int] | None = None
     for m in _BOX_RE.finditer(text):
         if m.group(1):
-            end = _matching_brace(text, m.start(1))
+            pairs = _brace_pairs(text) if pairs is None else pairs
+            end = pairs.get(m.start(1))
             if end is not None:
                 found.append(text[m.start(1) + 1 : end].strip())
-        else:  # "\boxed 5": the next whitespace-free token
-            token = re.match(r"[^\s$]+", text[m.end():])
+        else:  # "\\boxed 5": the next whitespace-free token
+            token = _TOKEN_RE.match(text, m.end())
             if token:
                 found.append(token.group(0))
     return found

@@ -37,8 +37,8 @@ class MathVerifier:
     Args:
         extraction_priority: extraction methods in order (see :data:`extract.DEFAULT_PRIORITY`).
         box_policy: ``last`` / ``first`` / ``join`` / ``reject`` for several ``\\boxed{}``.
-        rel_tol: relative tolerance used when either side is not an integer (0 disables).
-        integer_tol: also apply ``rel_tol`` when both sides are integers.
+        rel_tol: relative tolerance, used unless the reference is an integer (0 disables).
+        integer_tol: also apply ``rel_tol`` (and rounding) to integer references.
         rounding: accept a decimal (>= 3 significant digits) that rounds or truncates the exact value.
         max_completion_chars: longer completions are ``invalid`` without being read.
     """
