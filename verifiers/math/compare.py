@@ -8,7 +8,7 @@ when a side is *approximate*:
 - ``rel_tol`` (default 1e-4) unless the reference is an integer: an integer reference must be
   matched exactly (GSM8K answers are never "close enough"), unless ``integer_tol=True``;
 - a decimal written with at least 3 significant digits (``85.71``) matches a value that rounds
-  or truncates to it at that many places (``600/7``).
+  to it at that many places (``600/7``); option ``rounding=False`` turns this off.
 
 Percent and degree signs are read both ways when only one side has them (``25%`` ~ ``0.25`` ~
 ``25``; ``30^\\circ`` ~ ``\\pi/6`` ~ ``30``). Bare lists are compared as multisets, bracketed
@@ -25,7 +25,7 @@ import math
 import random
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
 import sympy
@@ -349,7 +349,10 @@ def _number(e: sympy.Expr) -> complex | None:
 
 
 def _rounds_to(value: complex, lit: _Literal | None) -> bool:
-    """``lit`` (a decimal with >= 3 significant digits) equals ``value`` rounded or cut to its places."""
+    """``lit`` (a decimal with >= 3 significant digits) equals ``value`` rounded to its places.
+
+    Truncation is not accepted: ``2.82`` is not ``2\\sqrt{2}`` (2.828...), ``2.83`` is.
+    """
     if lit is None or lit.places is None or value.imag or not lit.factor:
         return False
     places = lit.places
@@ -362,7 +365,7 @@ def _rounds_to(value: complex, lit: _Literal | None) -> bool:
         return False
     q = Decimal(1).scaleb(-places)
     exact = Decimal(repr(value.real))
-    return shown in (exact.quantize(q, ROUND_HALF_UP), exact.quantize(q, ROUND_DOWN))
+    return shown == exact.quantize(q, ROUND_HALF_UP)
 
 
 def _sample(fn: Callable[[dict], complex], exprs: list[sympy.Expr]) -> list[complex]:

@@ -47,6 +47,7 @@ _RENAME = [
     (re.compile(r"\\sqrt\s*(\d)"), r"\\sqrt{\1}"),
     (re.compile(r"(?<![\d\s])\s*\.(?=\s*(?:\]|\)|\\\}|,))"), ""),  # "\sqrt{2}.]"
 ]
+_THIN_SPACE_GROUP_RE = re.compile(r"(?<=\d)(?:\\,|\\ |\\;|~|\{,\})(?=\d{3}(?!\d))")
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 _ORDINAL_RE = re.compile(r"(\d)\s*(?:\^\{?\\text\{(?:st|nd|rd|th)\}\}?|(?:st|nd|rd|th)\b)")
 
@@ -54,6 +55,7 @@ _ORDINAL_RE = re.compile(r"(\d)\s*(?:\^\{?\\text\{(?:st|nd|rd|th)\}\}?|(?:st|nd|
 def normalize(text: str) -> str:
     """Return ``text`` with presentation-only LaTeX removed (see the module docstring)."""
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], text)
+    s = _THIN_SPACE_GROUP_RE.sub("", s)  # 1\,000 -> 1000
     # "\frac" / "\text" written in JSON without escaping arrive as form feed / tab.
     s = s.replace("\x0c", "\\f").replace("\text", "\\text")
     s = re.sub(r"^\s*(?:\\\[|\\\()(.*?)(?:\\\]|\\\))\s*$", r"\1", s, flags=re.DOTALL)
