@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sys
@@ -25,6 +26,13 @@ from pathlib import Path
 
 LEVELS = ("process", "namespaces", "full")  # weakest first
 UID_BASE = 2_000_000_000  # far above any account: collisions with real users are implausible
+_uid_counter = itertools.count()
+
+
+def next_uid_index() -> int:
+    """A uid pair index unique to one worker slot of one process (two sandboxes, or two
+    trainer ranks, never share uids: RLIMIT_NPROC and signals are per uid)."""
+    return (os.getpid() % 100_000) * 1000 + next(_uid_counter) % 1000
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
 JAIL_WORKER = "/sandbox/worker"
 
@@ -47,7 +55,7 @@ def _bootstrap(worker_parent: str) -> str:
             "from worker.main import main; sys.exit(main(sys.argv[1:]))")
 
 
-def bwrap_command(bwrap: str, slot: int, tmpfs_mb: int) -> list[str]:
+def bwrap_command(bwrap: str, uid_index: int, tmpfs_mb: int) -> list[str]:
     """The jail. As root: no user namespace, a few capabilities kept for the worker itself.
     Otherwise: an unprivileged user namespace (fails where the node disables them)."""
     root = os.geteuid() == 0
@@ -82,14 +90,14 @@ def bwrap_command(bwrap: str, slot: int, tmpfs_mb: int) -> list[str]:
             "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
     uid_base = UID_BASE if root else -1
-    cmd += [sys.executable, "-I", "-B", "-c", _bootstrap("/sandbox"), str(slot), str(uid_base), "jail"]
+    cmd += [sys.executable, "-I", "-B", "-c", _bootstrap("/sandbox"), str(uid_index), str(uid_base), "jail"]
     return cmd
 
 
-def process_command(slot: int) -> list[str]:
+def process_command(uid_index: int) -> list[str]:
     """No jail: the worker as a plain child process (weakest level)."""
     uid_base = UID_BASE if os.geteuid() == 0 else -1
-    return [sys.executable, "-I", "-B", "-c", _bootstrap(str(WORKER_DIR.parent)), str(slot),
+    return [sys.executable, "-I", "-B", "-c", _bootstrap(str(WORKER_DIR.parent)), str(uid_index),
             str(uid_base), "nojail"]
 
 

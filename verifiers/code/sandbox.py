@@ -193,8 +193,10 @@ class Sandbox:
         self._level_reason = ""
         self._level_lock = threading.Lock()
         self._slots: queue.Queue[int] = queue.LifoQueue()
+        self._uid_index = {}
         for slot in range(workers):
             self._slots.put(slot)
+            self._uid_index[slot] = isolation.next_uid_index()
         self._workers: dict[int, _Worker] = {}
         self.restarts = 0
         self._closed = False
@@ -215,8 +217,8 @@ class Sandbox:
 
     def _command(self, slot: int) -> list[str]:
         if self._level == "process":
-            return isolation.process_command(slot)
-        return isolation.bwrap_command(self._bwrap_path, slot, self.tmpfs_mb)
+            return isolation.process_command(self._uid_index[slot])
+        return isolation.bwrap_command(self._bwrap_path, self._uid_index[slot], self.tmpfs_mb)
 
     def _ensure_level(self) -> None:
         with self._level_lock:
@@ -228,14 +230,14 @@ class Sandbox:
                 reason = f"bubblewrap not found ({self._bwrap or 'bwrap on PATH'}); install Debian/Ubuntu package 'bubblewrap'"
             else:
                 try:
-                    first = _Worker(isolation.bwrap_command(self._bwrap_path, 0, self.tmpfs_mb), self._filters)
+                    first = _Worker(isolation.bwrap_command(self._bwrap_path, self._uid_index[0], self.tmpfs_mb), self._filters)
                     level = "full" if first.hello.get("separate_uids") else "namespaces"
                     if level == "namespaces":
                         reason = "not root: one uid inside the jail (user namespace)"
                 except SandboxError as exc:
                     reason = f"bubblewrap cannot create namespaces here ({exc})"
             if first is None and isolation.rank("process") >= isolation.rank(self.min_level):
-                first = _Worker(isolation.process_command(0), self._filters)
+                first = _Worker(isolation.process_command(self._uid_index[0]), self._filters)
             if isolation.rank(level) < isolation.rank(self.min_level):
                 if first is not None:
                     first.close()

@@ -15,7 +15,7 @@ import socket
 import traceback
 
 from . import codec, wire
-from .plan import plan_tests
+from .plan import EQ_HELPER, plan_tests
 
 MAX_REPLY = 16 << 20
 
@@ -82,6 +82,16 @@ class _Proxy:
         return f"<solution function {self.__name__}>"
 
 
+def _assert_eq(left, right, source: str) -> None:
+    if not (left == right):
+        raise AssertionError(f"{source}: left side is {_short_repr(left)}, right side is {_short_repr(right)}")
+
+
+def _short_repr(value, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _error_text(exc: BaseException, limit: int = 1500) -> str:
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     return text[:limit]
@@ -118,7 +128,7 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
     """
     steps = plan_tests(test_code, entry_point)
     channel = _Channel(calls, replies)
-    ns: dict = {"__name__": "__tests__", "__builtins__": builtins}
+    ns: dict = {"__name__": "__tests__", "__builtins__": builtins, EQ_HELPER: _assert_eq}
     hello = None
     try:
         hello = wire.recv(replies, MAX_REPLY)

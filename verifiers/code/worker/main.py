@@ -37,10 +37,10 @@ PRELOAD = ("typing", "math", "re", "collections", "itertools", "functools", "hea
 
 
 class Worker:
-    def __init__(self, slot: int, uid_base: int | None, in_jail: bool) -> None:
+    def __init__(self, uid_index: int, uid_base: int | None, in_jail: bool) -> None:
         self.in_jail = in_jail
-        self.harness_uid = None if uid_base is None else uid_base + 2 * slot
-        self.solution_uid = None if uid_base is None else uid_base + 2 * slot + 1
+        self.harness_uid = None if uid_base is None else uid_base + 2 * uid_index
+        self.solution_uid = None if uid_base is None else uid_base + 2 * uid_index + 1
         self.runs = 0
         self.devnull = os.open(os.devnull, os.O_RDWR)
         self.harness_pid: int | None = None
@@ -194,15 +194,16 @@ def _probe(worker: Worker) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    slot, uid_base, in_jail = int(argv[0]), int(argv[1]), argv[2] == "jail"
+    uid_index, uid_base, in_jail = int(argv[0]), int(argv[1]), argv[2] == "jail"
     setup = wire.recv(0)
     if not isinstance(setup, dict):
         return 2
     set_filters(setup["filters"])
-    worker = Worker(slot, uid_base if uid_base >= 0 else None, in_jail)
+    worker = Worker(uid_index, uid_base if uid_base >= 0 else None, in_jail)
     for name in PRELOAD:
         importlib.import_module(name)
-    hello = {"pid": os.getpid(), "uid": os.getuid(), "separate_uids": worker.solution_uid is not None}
+    hello = {"pid": os.getpid(), "uid": os.getuid(), "separate_uids": worker.solution_uid is not None,
+             "harness_uid": worker.harness_uid, "solution_uid": worker.solution_uid}
     hello.update(_probe(worker))
     # Long-lived objects leave the collector's view: children then do not touch (and so copy)
     # every page of the worker's heap when their first collection runs.

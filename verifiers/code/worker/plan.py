@@ -32,6 +32,24 @@ class Step:
         return self.kind == "test"
 
 
+EQ_HELPER = "__selfimprove_assert_eq__"
+
+
+class _ExplainEquality(ast.NodeTransformer):
+    """``assert a == b`` becomes ``EQ_HELPER(a, b, "a == b")``: same evaluation order and
+    truth test, but a failure says what the two sides were (feedback for refinement turns)."""
+
+    def visit_Assert(self, node: ast.Assert) -> ast.AST:
+        test = node.test
+        if node.msg is None and isinstance(test, ast.Compare) and len(test.ops) == 1 \
+                and isinstance(test.ops[0], ast.Eq):
+            call = ast.Call(func=ast.Name(EQ_HELPER, ast.Load()),
+                            args=[test.left, test.comparators[0], ast.Constant(ast.unparse(test))],
+                            keywords=[])
+            return ast.copy_location(ast.Expr(call), node)
+        return node
+
+
 def _has_assert(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Assert) for n in ast.walk(node))
 
@@ -39,6 +57,8 @@ def _has_assert(node: ast.AST) -> bool:
 def _step(code: str, stmt: ast.stmt, force_setup: bool = False) -> Step:
     kind = "test" if _has_assert(stmt) and not force_setup else "setup"
     source = ast.get_source_segment(code, stmt) or ast.unparse(stmt)
+    if kind == "test":
+        stmt = ast.fix_missing_locations(_ExplainEquality().visit(stmt))
     return Step(kind, source, ast.Module(body=[stmt], type_ignores=[]))
 
 
