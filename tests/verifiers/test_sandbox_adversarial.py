@@ -168,7 +168,7 @@ def test_environment_of_the_parent_does_not_leak(verifier):
 # -- processes -------------------------------------------------------------------------------
 def test_fork_bomb_is_refused(verifier):
     uids = solution_uids(verifier.sandbox)
-    assert len(processes_of(uids)) == 1  # the standby for the next execution
+    assert wait_for(lambda: len(processes_of(uids)) == 1)  # the standby for the next execution
     attack = """
         import os, subprocess
         def f():

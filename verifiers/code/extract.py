@@ -22,7 +22,9 @@ def extract_code(completion: str, entry_point: str | None = None) -> str | None:
             if defining:
                 return defining[-1]
         return blocks[-1]
-    opening = re.search(r"```[ \t]*(?:python3?|py)?[^\n]*\n", completion)
-    if opening:
-        return completion[opening.end():] or None
+    fences = [m.start() for m in re.finditer(r"```", completion)]
+    if len(fences) % 2 == 1:  # the last fence opens a block the model never closed
+        opening = re.compile(r"```[ \t]*(?:python3?|py)?[ \t]*\n").match(completion, fences[-1])
+        if opening:
+            return completion[opening.end():] or None
     return completion if completion.strip() else None

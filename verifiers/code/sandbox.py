@@ -2,43 +2,51 @@
 
 Each slot runs one long-lived worker (:mod:`verifiers.code.worker.main`) inside a
 bubblewrap jail, started lazily on first use with ``subprocess`` (vfork/posix_spawn: the
-trainer's address space is never copied). For every execution the worker forks two
-children, confines them (:mod:`verifiers.code.worker.confine`) and supervises them:
+trainer's address space is never copied). Inside the jail the worker keeps two kinds of
+confined children (:mod:`verifiers.code.worker.confine`):
 
-- the **solution** runs the untrusted program (and, in test mode, answers calls into it);
-- the **harness** runs the tests in a separate process under another uid and is the only
-  source of verdicts (:mod:`verifiers.code.worker.harness`).
+- one **harness** process, alive across executions, under its own non-root uid: it runs the
+  tests and is the only source of verdicts (:mod:`verifiers.code.worker.harness`);
+- per execution, a fresh **solution** process under another non-root uid, forked and
+  confined ahead of time, that runs the untrusted program and answers the harness's calls
+  into it with plain data (:mod:`verifiers.code.worker.solution`).
 
 What is protected (at level ``full``; each property has an adversarial test in
 ``tests/verifiers/test_sandbox_adversarial.py``):
 
-- network: no sockets (seccomp) inside an empty network namespace; IPv4 and IPv6 loopback
-  of the host are unreachable;
-- files: the system is read-only, the program's only writable place is its own directory
-  on a size-capped tmpfs private to the jail, deleted after each execution; nothing of the
-  host outside /usr and the Python installation is visible; no /proc;
-- the environment: the jail starts with an empty environment; no host variables leak;
-- processes: no fork, clone, threads or exec unless ``allow_processes`` (then
-  RLIMIT_NPROC per non-root uid, and every leftover process is killed after the run); no
-  ptrace, no signals to other processes, no setuid, unshare, setns, mount, io_uring,
-  keyctl, bpf, perf, userfaultfd (seccomp, EPERM);
+- network: no sockets (seccomp) inside an empty network namespace; the host's IPv4 and
+  IPv6 loopback are unreachable;
+- files: the system is read-only; the program's only writable place is its own directory
+  on a size-capped tmpfs private to the jail, emptied after every execution; nothing of the
+  host but /usr, the Python installation and the worker's code is visible; no /proc;
+- the environment: the jail starts with an empty environment; no host variable leaks;
+- processes: no fork, clone, threads or exec unless ``allow_processes`` (then at most that
+  many, by RLIMIT_NPROC on a uid of its own, and every leftover is killed after the run); no
+  ptrace, no signals to other processes, no setuid, unshare, setns, mount, io_uring, keyctl,
+  bpf, perf or userfaultfd (seccomp, EPERM; foreign syscall ABIs kill the process);
 - resources: address space, CPU seconds, file size, open files and core dumps are capped
-  (rlimits); a wall-clock deadline kills the whole execution; stdout and stderr are capped;
-- the verdict: tests run in the harness process; the program can exit early, patch
-  builtins, install hooks, print "passed" or raise ``SystemExit`` without earning credit,
-  and can only return plain data (no objects with a forged ``__eq__``);
-- the trainer: a worker that dies (or is killed) is replaced and the call is retried once.
+  (rlimits); a wall-clock deadline kills the execution; stdout and stderr are capped;
+- the verdict: only the harness writes it, in another process under another uid. Exiting
+  early (``os._exit``, ``sys.exit``, ``SystemExit``), excepthooks, atexit handlers, patched
+  builtins, patched harness modules, printed "passed" markers or echoed source earn nothing;
+  return values cross as plain data only (no object with a forged ``__eq__``); names the
+  program defines never shadow the harness's builtins; and the test code never enters a
+  process the program runs in (it is wiped from the worker before the solution is forked);
+- the trainer: a worker that dies (or is killed) is replaced and the call retried once.
 
 What is not protected:
 
 - kernel bugs reachable through the syscalls that stay allowed (this is not a VM);
-- CPU and memory *bandwidth*: a program can slow its neighbours for its time budget;
-- at level ``namespaces`` (non-root, user namespaces) there is one uid for everything, and
-  at level ``process`` (no bubblewrap) there is no filesystem or PID isolation at all, only
-  seccomp and rlimits: these levels run only when ``allow_weaker_isolation`` says so;
-- test semantics: tests that pass functions or custom objects to the solution, or check
-  arguments mutated in place, cannot cross the process boundary and fail;
-- helpers the *program* defines and the tests call (HumanEval's ``poly``) are the program's.
+- CPU, memory and cache *bandwidth*: a program can slow its neighbours for its time budget;
+- at level ``namespaces`` (non-root: user namespaces) everything shares one uid, and at level
+  ``process`` (no bubblewrap) there is no filesystem, network-namespace or PID isolation at
+  all, only seccomp and rlimits: these run only when ``allow_weaker_isolation`` says so;
+- test semantics that need shared objects: tests that pass functions or custom objects to
+  the solution, or inspect arguments it mutated in place, fail (the values cannot cross);
+- helper functions the tests call come from the program unless the task gives a trusted
+  ``prelude`` (HumanEval's prompt), which the harness then runs itself;
+- the harness is reused across executions, so module-level state that *trusted* test code
+  changes (``random.seed``) carries over to the next execution of that worker.
 """
 
 from __future__ import annotations

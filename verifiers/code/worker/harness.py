@@ -136,6 +136,8 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
         channel.gone = f"the solution process broke the protocol ({exc})"
     _bind_solution(channel, ns, hello)
     setup_error = None
+    if entry_point and not channel.gone and not isinstance(ns.get(entry_point), _Proxy):
+        setup_error = f"the program does not define a function named {entry_point!r}"
     if prelude and not channel.gone:
         entry = ns.get(entry_point) if entry_point else None
         try:

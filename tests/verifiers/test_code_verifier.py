@@ -1,0 +1,115 @@
+"""The ``code`` verifier: grading, statuses, feedback, extraction, registry, threads."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from verifiers.base import Status
+from verifiers.code import CodeVerifier, SandboxError
+from verifiers.code.extract import extract_code
+from verifiers.registry import build_verifier
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    v = build_verifier("code", workers=2, timeout_s=2.0)
+    yield v
+    v.close()
+
+
+ADD = "def add(a, b):\n    return a + b\n"
+
+
+def test_registry_builds_an_isolated_verifier(verifier):
+    assert isinstance(verifier, CodeVerifier)
+    assert (verifier.name, verifier.isolated) == ("code", True) and verifier.version
+    with pytest.raises(TypeError, match="bad options"):
+        build_verifier("code", no_such_option=1)
+    with pytest.raises(ValueError, match="isolation level"):
+        CodeVerifier(allow_weaker_isolation="chroot")
+
+
+def test_all_pass_partial_and_feedback(verifier):
+    ok = verifier(ADD, "assert add(1, 2) == 3\nassert add(-1, 1) == 0\n")
+    assert ok.status is Status.CORRECT and ok.score == 1.0 and ok.feedback == "all 2 tests passed"
+    partial = verifier("def add(a, b):\n    return a * b\n",
+                       "assert add(2, 2) == 4\nassert add(1, 2) == 3\nassert add(0, 0) == 0\nassert add(3, 3) == 6\n")
+    assert partial.status is Status.WRONG and partial.score == 0.5
+    assert "2/4 tests passed" in partial.feedback
+    assert "assert add(1, 2) == 3" in partial.feedback and "left side is 2" in partial.feedback
+    assert [t["passed"] for t in partial.details["tests"]] == [True, False, True, False]
+
+
+def test_humaneval_style_check_with_entry_point(verifier):
+    tests = ("METADATA = {}\n\ndef check(candidate):\n    assert candidate(1, 2) == 3\n"
+             "    for i in range(5):\n        assert candidate(i, i) == 2 * i\n")
+    result = verifier(ADD, tests, entry_point="add")
+    assert result.correct and result.details["total"] == 2
+    missing = verifier("def plus(a, b):\n    return a + b\n", tests, entry_point="add")
+    assert missing.status is Status.WRONG and "add" in missing.feedback
+
+
+def test_builtin_exceptions_cross_the_boundary(verifier):
+    program = "def root(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x ** 0.5\n"
+    tests = "try:\n    root(-1)\n    assert False\nexcept ValueError:\n    pass\nassert root(4) == 2.0\n"
+    assert verifier(program, tests).correct
+
+
+def test_load_error_and_runtime_error_are_wrong_with_the_reason(verifier):
+    syntax = verifier("def add(a, b)\n    return a + b\n", "assert add(1, 2) == 3\n")
+    assert syntax.status is Status.WRONG and "SyntaxError" in syntax.feedback
+    raising = verifier("def add(a, b):\n    return a / 0\n", "assert add(1, 2) == 3\n")
+    assert raising.status is Status.WRONG and "ZeroDivisionError" in raising.feedback
+
+
+def test_slow_program_is_wrong_not_timeout(verifier):
+    result = verifier("def add(a, b):\n    while True:\n        pass\n", "assert add(1, 2) == 3\n")
+    assert result.status is Status.WRONG and "2s time limit" in result.feedback
+
+
+def test_stdio_cases(verifier):
+    program = "a, b = map(int, input().split())\nprint(a + b)\n"
+    cases = [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5", "output": "10"}]
+    assert verifier(program, cases).correct
+    wrong = verifier("print(42)", cases)
+    assert wrong.status is Status.WRONG and wrong.score == 0.0
+    assert "expected output '3\\n', got '42\\n'" in wrong.feedback
+    crash = verifier("raise SystemExit(3)", cases)
+    assert "exit status 3" in crash.feedback
+
+
+def test_invalid_inputs(verifier):
+    assert verifier("", "assert True\n").status is Status.INVALID
+    assert verifier(ADD, "assert add(1, 2 == 3\n").status is Status.INVALID
+    assert verifier(ADD, "x = 1\n").status is Status.INVALID  # no assert: nothing to grade
+    assert verifier(ADD, 42).status is Status.INVALID
+    assert verifier(ADD, [{"input": "1"}]).status is Status.INVALID
+
+
+def test_sandbox_failure_is_an_error_status(verifier, monkeypatch):
+    def broken(*args, **kwargs):
+        raise SandboxError("worker died twice")
+    monkeypatch.setattr(verifier.sandbox, "run_tests", broken)
+    result = verifier(ADD, "assert add(1, 2) == 3\n")
+    assert result.status is Status.ERROR and "worker died twice" in result.feedback
+
+
+def test_extraction_from_markdown():
+    text = ("Here you go:\n```python\nprint('example')\n```\nand the solution:\n"
+            "```python\ndef add(a, b):\n    return a + b\n```\nDone.")
+    assert extract_code(text, "add") == ADD
+    assert extract_code(text) == ADD
+    assert extract_code("```py\nx = 1\n") == "x = 1\n"  # unterminated fence
+    assert extract_code("```js\nlet x\n```\nx = 2") == "```js\nlet x\n```\nx = 2"
+    assert extract_code("   \n") is None
+
+
+def test_concurrent_calls_from_threads(verifier):
+    programs = [f"def f():\n    return {i}\n" for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(lambda i: verifier(programs[i], f"assert f() == {i}\n"), range(12)))
+    assert all(r.correct for r in results)
+    assert threading.active_count() < 20
