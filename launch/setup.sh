@@ -13,8 +13,9 @@ cd "$(dirname "$0")/.."
 
 VENV=${SELFIMPROVE_VENV:-.venv}
 TORCH_SPEC=${SELFIMPROVE_TORCH:-torch==2.13.0}
-# Debian packages: bubblewrap isolates the code sandbox.
-APT_PACKAGES=(bubblewrap)
+# Debian packages: bubblewrap isolates the code sandbox; slurm-wlm and munge run the real SLURM job
+# test (tests/launch/test_slurm.py starts its own daemons, on private sockets and ports).
+APT_PACKAGES=(bubblewrap slurm-wlm munge)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         disable_tqdm=True,
         bf16=False,
         use_cpu=not _cuda(),
+        # Also DeepSpeed's: accelerate hands it to deepspeed.init_distributed. Unset in one process,
+        # where naming a backend would make accelerate look for a process group.
+        ddp_backend=distributed.backend() if w.distributed else None,
     )
     # The model is built after the config so that, were it loaded with from_pretrained, transformers
     # could already partition it at construction under ZeRO-3; the tiny model is built in full on
@@ -151,11 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(toy_corpus(args.examples, args.seed)),
                          processing_class=tokenizer, callbacks=[recorder])
     trainer.train(resume_from_checkpoint=args.resume_from)
-    checksum = param_checksum(trainer.model_wrapped if args.deepspeed else trainer.model)
+    checksum = param_checksum(trainer.model)
+    plugin = trainer.accelerator.state.deepspeed_plugin
+    nodes = distributed.gather_objects(os.environ.get("GROUP_RANK", os.environ.get("SLURM_NODEID", "0")))
     trainer.save_model(str(out / "model"))  # collective under ZeRO-3: rank 0 writes the gathered weights
     if w.is_main:
         tokenizer.save_pretrained(out / "model")
-        result = {"world_size": w.world_size, "deepspeed": args.deepspeed, "steps": args.steps,
+        result = {"world_size": w.world_size, "nodes": len(set(nodes)), "steps": args.steps,
+                  "deepspeed": args.deepspeed or os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE"),
+                  "zero_stage": plugin.zero_stage if plugin else None,
                   "losses": [recorder.losses[k] for k in sorted(recorder.losses)],
                   "loss_steps": sorted(recorder.losses), "params": checksum}
         (out / "result.json").write_text(json.dumps(result, indent=2))

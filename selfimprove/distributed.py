@@ -2,8 +2,8 @@
 
 Launchers set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (torchrun, accelerate) or ``SLURM_PROCID``,
 ``SLURM_NTASKS``, ``SLURM_LOCALID`` (plain srun); :func:`world` reads whichever is present.
-The process group is initialised on first use: NCCL when CUDA is available, gloo otherwise,
-so multi-process tests run on CPU.
+The process group is initialised on first use: NCCL when CUDA is available, gloo otherwise
+(``$SELFIMPROVE_DIST_BACKEND`` overrides), so multi-process tests run on CPU.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ def world() -> World:
 
 
 def backend() -> str:
+    """``$SELFIMPROVE_DIST_BACKEND`` when set (the launch scripts set it from the node's devices),
+    else NCCL with CUDA and gloo without."""
+    chosen = os.environ.get("SELFIMPROVE_DIST_BACKEND")
+    if chosen:
+        return chosen
     return "nccl" if torch.cuda.is_available() else "gloo"
 
 
