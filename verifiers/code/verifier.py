@@ -17,6 +17,7 @@ time-limits every execution, so it may be called from threads in-process: calls 
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 from typing import Any
@@ -48,6 +49,12 @@ def _exit_note(report: dict, timeout_s: float) -> str:
         hint = " (CPU time limit)" if name == "SIGXCPU" else ""
         return f"the program was killed by {name}{hint}"
     return ""
+
+
+@functools.lru_cache(maxsize=256)
+def _test_steps(tests: str, entry_point: str | None) -> tuple:
+    """Planned once per problem: a trainer grades G samples of each problem."""
+    return tuple(plan_tests(tests, entry_point))
 
 
 def _normalise(text: str) -> str:
@@ -115,7 +122,7 @@ class CodeVerifier:
     def _grade_tests(self, program: str, tests: str, entry_point: str | None,
                      prelude: str | None) -> Verification:
         try:
-            steps = plan_tests(tests, entry_point)
+            steps = _test_steps(tests, entry_point)
         except TestPlanError as exc:
             return Verification.invalid(str(exc), extracted=program)
         total = sum(s.is_test for s in steps)

@@ -10,76 +10,24 @@ write a verdict: it can only return values (or fail to).
 from __future__ import annotations
 
 import builtins
+import functools
 import os
 import socket
 import traceback
 
 from . import codec, wire
-from .plan import EQ_HELPER, plan_tests
+from .channel import MAX_REPLY, Channel, Proxy, SolutionGone
+from .plan import EQ_HELPER, literal_calls, plan_tests
 
-MAX_REPLY = 16 << 20
-
-
-class SolutionError(Exception):
-    """The solution raised an exception that is not a built-in one (name and message kept)."""
-
-
-class SolutionGone(Exception):
-    """The solution process exited or broke the protocol; no further calls can succeed."""
+# Plans and compiled code are reused: a trainer grades G samples of each problem in a row.
+@functools.lru_cache(maxsize=128)
+def _cached_plan(test_code: str, entry_point: str | None) -> list:
+    return [(step, compile(step.module, "<tests>", "exec")) for step in plan_tests(test_code, entry_point)]
 
 
-def _rebuild_exception(name: str, message: str) -> Exception:
-    # Built-in exception types are recreated so `except ValueError` in tests behaves as usual;
-    # BaseException-only types (SystemExit, ...) are not: the tests must never be stopped by them.
-    cls = getattr(builtins, name, None)
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        try:
-            return cls(message)
-        except TypeError:  # e.g. UnicodeDecodeError needs 5 arguments
-            pass
-    return SolutionError(f"{name}: {message}")
-
-
-class _Channel:
-    def __init__(self, calls: int, replies: int) -> None:
-        self.calls, self.replies = calls, replies
-        self.next_id = 0
-        self.gone: str | None = None
-
-    def call(self, name: str, args: tuple, kwargs: dict):
-        if self.gone:
-            raise SolutionGone(self.gone)
-        self.next_id += 1
-        try:
-            wire.send(self.calls, {"id": self.next_id, "call": name,
-                                "args": codec.encode(args), "kwargs": codec.encode(kwargs)})
-            reply = wire.recv(self.replies, MAX_REPLY)
-        except (BrokenPipeError, wire.FrameError) as exc:
-            self.gone = f"the solution process stopped answering ({exc})"
-            raise SolutionGone(self.gone) from None
-        if reply is None:
-            self.gone = "the solution process exited during the tests"
-            raise SolutionGone(self.gone)
-        if not isinstance(reply, dict) or reply.get("id") != self.next_id:
-            self.gone = "the solution process sent a malformed reply"
-            raise SolutionGone(self.gone)
-        if "raise" in reply:
-            name, message = reply["raise"]
-            raise _rebuild_exception(str(name), str(message))
-        return codec.decode(reply["ok"])
-
-
-class _Proxy:
-    """Stands for one function of the solution inside the tests."""
-
-    def __init__(self, channel: _Channel, name: str) -> None:
-        self._channel, self.__name__ = channel, name
-
-    def __call__(self, *args, **kwargs):
-        return self._channel.call(self.__name__, args, kwargs)
-
-    def __repr__(self) -> str:
-        return f"<solution function {self.__name__}>"
+@functools.lru_cache(maxsize=128)
+def _compiled(source: str, filename: str):
+    return compile(source, filename, "exec")
 
 
 def _assert_eq(left, right, source: str) -> None:
@@ -97,7 +45,7 @@ def _error_text(exc: BaseException, limit: int = 1500) -> str:
     return text[:limit]
 
 
-def _bind_solution(channel: _Channel, ns: dict, hello: object) -> None:
+def _bind_solution(channel: Channel, ns: dict, hello: object) -> None:
     """Put the solution's names into the test namespace, or mark the channel gone."""
     if not isinstance(hello, dict):
         channel.gone = channel.gone or "the solution process exited before the tests ran"
@@ -112,7 +60,7 @@ def _bind_solution(channel: _Channel, ns: dict, hello: object) -> None:
             # those must stay the harness's own.
             if hasattr(builtins, name):
                 continue
-            ns[name] = _Proxy(channel, name) if kind == "callable" else codec.decode(value)
+            ns[name] = Proxy(channel, name) if kind == "callable" else codec.decode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         channel.gone = f"the solution process sent a malformed hello ({exc})"
 
@@ -126,8 +74,9 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
     ``encode_cyclic``) are the dataset's, not whatever the program redefined; only
     ``entry_point`` is taken from the program.
     """
-    steps = plan_tests(test_code, entry_point)
-    channel = _Channel(calls, replies)
+    plan = _cached_plan(test_code, entry_point)
+    steps = [step for step, _ in plan]
+    channel = Channel(calls, replies)
     ns: dict = {"__name__": "__tests__", "__builtins__": builtins, EQ_HELPER: _assert_eq}
     hello = None
     try:
@@ -136,12 +85,12 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
         channel.gone = f"the solution process broke the protocol ({exc})"
     _bind_solution(channel, ns, hello)
     setup_error = None
-    if entry_point and not channel.gone and not isinstance(ns.get(entry_point), _Proxy):
+    if entry_point and not channel.gone and not isinstance(ns.get(entry_point), Proxy):
         setup_error = f"the program does not define a function named {entry_point!r}"
     if prelude and not channel.gone:
         entry = ns.get(entry_point) if entry_point else None
         try:
-            exec(compile(prelude, "<prelude>", "exec"), ns)
+            exec(_compiled(prelude, "<prelude>"), ns)
         except Exception as exc:  # noqa: BLE001 - reported with every test below
             setup_error = f"the task's prelude failed in the harness: {_error_text(exc)}"
         if entry_point:
@@ -150,13 +99,28 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
             else:
                 ns[entry_point] = entry
     wire.send(results, {"steps": len(steps), "tests": sum(s.is_test for s in steps)})
-    for index, step in enumerate(steps):
+    # Names the tests may call the solution by: its own, and aliases such as HumanEval's
+    # `candidate = entry_point`.
+    proxies = {name: value.__name__ for name, value in ns.items() if isinstance(value, Proxy)}
+    for step in steps:
+        alias, _, target = step.source.partition(" = ")
+        if not step.is_test and target in proxies and alias.isidentifier():
+            proxies[alias] = proxies[target]
+    for index, (step, code) in enumerate(plan):
         record = {"i": index, "kind": step.kind, "source": step.source[:500], "ok": True, "error": None}
+        if step.is_test and (index == 0 or not steps[index - 1].is_test) and not (channel.gone or setup_error):
+            # A run of consecutive tests starts: prefetch its literal calls in one batch.
+            run_end = next((j for j in range(index, len(steps)) if not steps[j].is_test), len(steps))
+            try:
+                calls = [c for s in steps[index:run_end] for c in literal_calls(s, set(proxies))]
+                channel.prefetch([(proxies[name], args, kwargs) for name, args, kwargs in calls])
+            except (SolutionGone, codec.UnsupportedValue):
+                pass  # the calls themselves will report it
         if channel.gone or setup_error:
             record.update(ok=False, error=channel.gone or setup_error)
         else:
             try:
-                exec(compile(step.module, "<tests>", "exec"), ns)
+                exec(code, ns)
             except Exception as exc:  # noqa: BLE001 - a failing test is data, recorded below
                 record.update(ok=False, error=_error_text(exc))
         wire.send(results, record)

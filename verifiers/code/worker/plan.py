@@ -69,6 +69,37 @@ def _find_check(tree: ast.Module) -> ast.FunctionDef | None:
     return None
 
 
+class _LiteralCalls(ast.NodeVisitor):
+    """Calls ``name(<literals>)`` to the given names, in source order, outside nested scopes."""
+
+    def __init__(self, names: set[str]) -> None:
+        self.names, self.found = names, []
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.generic_visit(node)
+        if not (isinstance(node.func, ast.Name) and node.func.id in self.names):
+            return
+        try:
+            args = tuple(ast.literal_eval(a) for a in node.args)
+            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return  # not literal (a starred arg or `**kw` has arg None and fails here too)
+        if None not in kwargs:
+            self.found.append((node.func.id, args, kwargs))
+
+    def _skip(self, node: ast.AST) -> None:
+        pass  # a nested def or lambda may never run: prefetching its calls would be guesswork
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _skip
+
+
+def literal_calls(step: Step, names: set[str]) -> list[tuple[str, tuple, dict]]:
+    """The calls to ``names`` in ``step`` whose arguments are all literals (prefetchable)."""
+    visitor = _LiteralCalls(names)
+    visitor.visit(step.module)
+    return visitor.found
+
+
 def plan_tests(code: str, entry_point: str | None = None) -> list[Step]:
     """Return the ordered steps of ``code``. Raises :class:`TestPlanError` if ungradeable."""
     try:
