@@ -113,3 +113,14 @@ def test_concurrent_calls_from_threads(verifier):
         results = list(pool.map(lambda i: verifier(programs[i], f"assert f() == {i}\n"), range(12)))
     assert all(r.correct for r in results)
     assert threading.active_count() < 20
+
+
+def test_prefetched_calls_keep_order_and_partial_credit(verifier):
+    # Literal-argument calls are prefetched in one batch: a stateful solution still sees them
+    # in test order, and a call that hangs leaves the earlier verdicts intact.
+    counter = "n = 0\ndef tick(x):\n    global n\n    n += 1\n    return (n, x)\n"
+    assert verifier(counter, "assert tick('a') == (1, 'a')\nassert tick('b') == (2, 'b')\n").correct
+    hang = "def f(x):\n    while x == 2:\n        pass\n    return x\n"
+    result = verifier(hang, "assert f(1) == 1\nassert f(2) == 2\nassert f(3) == 3\n")
+    assert result.status is Status.WRONG and result.details["passed"] == 1
+    assert "time limit" in result.feedback
