@@ -15,6 +15,8 @@ EPILOG = """\
 config files are YAML; every key, its type, default and meaning: `selfimprove config-reference`.
 examples:
   selfimprove eval --config configs/quickstart.yaml
+  selfimprove train --config configs/quickstart.yaml --set run.name=qs
+  selfimprove train --config configs/quickstart.yaml --set run.name=qs --resume
   selfimprove eval --config configs/quickstart.yaml --set sampling.num_samples=4 --set eval.max_problems=10
   selfimprove verify --verifier math --input attempts.jsonl --output graded.jsonl
 """
@@ -43,6 +45,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from selfimprove.train.loop import run_train
+
+    if args.resume:
+        from selfimprove.config import load_config
+        from selfimprove.rundir import RunDirError
+
+        if load_config(args.config, args.overrides).run.name in ("", "auto"):
+            raise RunDirError("--resume needs the run's name: add --set run.name=<the name of the run directory>")
+    run_train(_load(args), resume=args.resume)
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from selfimprove.verify_cli import run_verify
 
@@ -51,10 +66,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
                       deadline_s=args.deadline)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from selfimprove.report import build_report
+
+    print(f"wrote {build_report(args.run_dir)}")
+    return 0
+
+
 def cmd_config_reference(args: argparse.Namespace) -> int:
     from selfimprove import configio
     from selfimprove.config import Config
 
+    if args.markdown:
+        print(configio.reference_markdown(Config), end="")
+        return 0
     for key, tp, default, help_text in configio.describe(Config):
         print(f"{key}  ({tp}, default: {default!r})")
         print(textwrap.indent(textwrap.fill(help_text, 88), "    "))
@@ -87,6 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p)
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("train", help="run self-improvement rounds: sample, verify, select, update, evaluate",
+                       description="Each round samples train.samples_per_prompt attempts per prompt with the current "
+                       "policy, grades them, keeps verified traces (rejection sampling) or reward-variance groups, "
+                       "updates the policy with the round's strategy from train.schedule (rft: TRL SFTTrainer, grpo: "
+                       "TRL GRPOTrainer) and evaluates pass@k on the held-out split. Every trace goes to "
+                       "<run dir>/traces (Parquet); --resume continues an interrupted run from its last completed "
+                       "phase.")
+    _add_config_args(p)
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run named by run.name from its last completed phase (same config)")
+    p.set_defaults(func=cmd_train)
+
     p = sub.add_parser("verify", help="grade a JSONL file of completions with any verifier",
                        description="Each input line is a JSON object with 'completion' and 'reference' (plus any "
                        "extra fields the verifier takes, e.g. 'entry_point'). Each output line is the input plus "
@@ -103,7 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hard wall-clock limit per item; past it the status is 'timeout' (default: 10)")
     p.set_defaults(func=cmd_verify)
 
+    p = sub.add_parser("report", help="plots (PNG) and a self-contained HTML page from a run directory",
+                       description="Reads RUN_DIR/metrics.jsonl, metrics.json, config.yaml and tables/ and writes "
+                       "RUN_DIR/report/*.png and RUN_DIR/report/index.html (images inlined, works offline).")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, e.g. runs/quickstart-20261123-101500")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("config-reference", help="print every config key with its type, default and help")
+    p.add_argument("--markdown", action="store_true", help="as the Markdown table embedded in README.md")
     p.set_defaults(func=cmd_config_reference)
     return parser
 
@@ -111,12 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
 def _friendly_errors() -> tuple[type[BaseException], ...]:
     from selfimprove.configio import ConfigError
     from selfimprove.models import ModelLoadError
+    from selfimprove.report import ReportError
     from selfimprove.rundir import RunDirError
     from selfimprove.tasks.base import TaskError
+    from selfimprove.train.store import StoreError
+    from selfimprove.train.strategies import UnknownStrategyError
     from selfimprove.verify_cli import VerifyInputError
     from verifiers.registry import UnknownVerifierError
 
-    return ConfigError, ModelLoadError, RunDirError, TaskError, UnknownVerifierError, VerifyInputError
+    return (ConfigError, ModelLoadError, RunDirError, TaskError, UnknownVerifierError, VerifyInputError, StoreError,
+            UnknownStrategyError, ReportError)
 
 
 def main(argv: list[str] | None = None) -> int:

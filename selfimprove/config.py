@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from selfimprove import configio
 from selfimprove.configio import ConfigError, field
+from selfimprove.train.config import TrainConfig
 
 DEFAULT_PROMPT = "{question}\nThink step by step, then give the final answer in \\boxed{{}}."
 
@@ -118,6 +119,7 @@ class Config:
     verifier: VerifierConfig = field(factory=VerifierConfig, help="How completions are graded.")
     eval: EvalConfig = field(factory=EvalConfig, help="Held-out evaluation.")
     logging: LoggingConfig = field(factory=LoggingConfig, help="Metrics backends.")
+    train: TrainConfig = field(factory=TrainConfig, help="The self-improvement loop (selfimprove train).")
 
     @property
     def run_dir(self) -> Path:

@@ -1,0 +1,86 @@
+"""TRL ``rollout_func`` backed by our rollout engine, optionally serving pre-sampled groups.
+
+TRL's GRPOTrainer calls ``rollout_func(prompts, trainer)`` with this rank's prompts, each prompt
+repeated ``num_generations`` times in a row, and expects one completion per entry. We answer
+each run of identical prompts with
+
+1. the group the round's generate phase already sampled for that prompt (``reuse``): the
+   policy had exactly these weights when the round began, so the first step is on-policy and
+   later steps of the round see samples a few optimizer steps old. TRL has no importance
+   correction for that without vLLM, so keep ``grpo.steps_per_round`` small; or
+2. fresh samples from our engine (shared-prefill KV cache, raw logprobs), recorded as traces.
+
+Every fresh completion is kept in :attr:`fresh`; the strategy grades and returns them so the
+store holds every rollout TRL trained on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from rollouts.engine import RolloutEngine, RolloutRequest
+from rollouts.trace import Trace
+from selfimprove.tasks.base import Problem
+
+
+def prompt_key(messages: Sequence[dict[str, str]]) -> str:
+    return json.dumps([[m["role"], m["content"]] for m in messages])
+
+
+class RolloutSource:
+    def __init__(self, engine: RolloutEngine, problems_by_key: dict[str, Problem],
+                 cached: dict[str, list[Trace]] | None = None):
+        self.engine = engine
+        self.problems_by_key = problems_by_key
+        self.cached = {k: list(v) for k, v in (cached or {}).items()}
+        self.fresh: list[Trace] = []
+        self.served_cached = 0
+
+    def _runs(self, prompts: Sequence[Any]) -> list[tuple[str, Any, int]]:
+        """Consecutive runs of identical prompts: (key, messages, length)."""
+        runs: list[tuple[str, Any, int]] = []
+        for messages in prompts:
+            key = prompt_key(messages)
+            if runs and runs[-1][0] == key:
+                runs[-1] = (key, messages, runs[-1][2] + 1)
+            else:
+                runs.append((key, messages, 1))
+        return runs
+
+    def __call__(self, prompts: list[Any], trainer: Any = None) -> dict[str, list]:
+        tok = self.engine.tokenizer
+        runs = self._runs(prompts)
+        served: list[list[Trace] | None] = []
+        need: dict[int, list[tuple[int, str, Any]]] = {}  # group size -> [(run index, key, messages)]
+        for i, (key, messages, n) in enumerate(runs):
+            group = self.cached.get(key, [])
+            if len(group) >= n:
+                served.append(group[:n])
+                self.cached[key] = group[n:]
+                self.served_cached += n
+            else:
+                served.append(None)
+                need.setdefault(n, []).append((i, key, messages))
+        for n, items in need.items():
+            requests = [self._request(key, messages) for _, key, messages in items]
+            traces = self.engine.generate(requests, num_samples=n)
+            self.engine.seed += 1  # the next call must not redraw the same samples
+            self.fresh += traces
+            for j, (i, _, _) in enumerate(items):
+                served[i] = traces[j * n : (j + 1) * n]
+        out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": []}
+        for (key, messages, n), group in zip(runs, served):
+            prompt_ids = tok(self.engine.render(messages), add_special_tokens=False).input_ids
+            for t in group:
+                out["prompt_ids"].append(prompt_ids)
+                out["completion_ids"].append(list(t.completion_ids))
+                out["logprobs"].append(list(t.logprobs) if t.logprobs is not None else [0.0] * t.num_tokens)
+        return out
+
+    def _request(self, key: str, messages: Any) -> RolloutRequest:
+        problem = self.problems_by_key.get(key)
+        if problem is None:
+            raise KeyError(f"rollout_func got a prompt that is not in the round's dataset: {key[:120]}")
+        return RolloutRequest(problem_id=problem.id, messages=list(messages), reference=problem.reference,
+                              task=problem.task, fields=dict(problem.fields))

@@ -1,0 +1,23 @@
+"""Seeded integration test: the loop really raises reward on a toy task (tiny random model).
+
+Toy task: arithmetic prompts graded by "the completion starts with a digit" (tests/.../toy.py).
+A random byte-level model does that ~4% of the time; rejection-sampling fine-tuning on those
+hits must make them more frequent both on the train prompts and on held-out prompts.
+"""
+
+import json
+
+from selfimprove.config import load_config
+from selfimprove.train.loop import run_train
+from tests.selfimprove.train.helpers import tiny_overrides
+
+
+def test_rft_rounds_raise_reward(tmp_path):
+    cfg = load_config(None, tiny_overrides(tmp_path, "up", **{"train.rounds": 2}))
+    history = run_train(cfg, quiet=True)
+    lines = [json.loads(line) for line in (tmp_path / "up" / "metrics.jsonl").read_text().splitlines()]
+    reward = [m["generate/reward_mean"] for m in lines if "generate/reward_mean" in m]
+    assert len(reward) == 2 and reward[-1] > 2 * reward[0], reward
+    assert history[-1]["pass@1"] > history[0]["pass@1"] + 0.1, [h["pass@1"] for h in history]
+    steps = [m["step"] for m in lines]
+    assert steps == sorted(steps) and steps[-1] > 0

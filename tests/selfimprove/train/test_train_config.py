@@ -1,0 +1,35 @@
+import pytest
+
+from selfimprove.config import ConfigError, load_config
+from selfimprove.train.strategies import STRATEGIES, UnknownStrategyError, check_schedule
+
+
+def test_schedule_repeats_last_entry():
+    cfg = load_config(None, ["train.schedule=[rft, rft, grpo]"])
+    assert [cfg.train.strategy_for(r) for r in range(1, 6)] == ["rft", "rft", "grpo", "grpo", "grpo"]
+
+
+def test_unknown_strategy_names_the_entry_and_the_fix():
+    with pytest.raises(UnknownStrategyError, match=r"train.schedule\[1\]: unknown strategy 'grp'; did you mean 'grpo'"):
+        check_schedule(["rft", "grp"])
+    assert set(STRATEGIES) >= {"rft", "grpo"}
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("train.curriculum.band=[0.5, 0.2]", "curriculum.band"),
+    ("train.schedule=[]", "schedule must name"),
+    ("train.reward=coin", "must be one of .verifier. | .random."),
+    ("train.grpo.loss_typ=dapo", "did you mean 'train.grpo.loss_type'"),
+])
+def test_bad_train_values_are_named(override, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(None, [override])
+
+
+def test_unknown_trl_extra_option_is_named():
+    from trl import SFTConfig
+
+    from selfimprove.train.strategies.base import checked_extra
+
+    with pytest.raises(ValueError, match="train.sft.extra: unknown SFTConfig option.*did you mean 'max_length'"):
+        checked_extra(SFTConfig, {"max_lenght": 5}, "train.sft.extra")
