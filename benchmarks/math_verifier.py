@@ -8,13 +8,16 @@
    question as the ``question`` field, which it uses only to decide whether two differently
    named symbols are free parameters); math-verify is shown both on raw strings and with both
    sides wrapped in ``$...$`` (its better mode).
-2. Throughput, one process, main thread, after one warm-up call each: 1,000 pairs =
+2. Throughput, one process, main thread, after one warm-up call each, the two verifiers
+   alternating in chunks of 100 pairs (so load from other jobs falls on both alike): 1,000 pairs =
    500 GSM8K test items (250 golds, each with one correct completion in a rotating format -
    the reference solution itself, ``\\boxed{}``, "The answer is $1,234.", "5.0" - and one wrong
    one) + the 500 HardVerify pairs. Identical pairs for both verifiers; references are *not*
    repeated, so MathVerifier's parse cache only helps where a reference is used twice.
 3. Scaling of :class:`verifiers.runtime.VerifierRuntime` (out-of-process workers) with 1 and
-   2 workers on the same 1,000 pairs, worker start-up excluded.
+   2 workers on the same 1,000 pairs, worker start-up excluded, with the CPU time the workers
+   used per wall second ("cores busy"): on a machine shared with other jobs, pairs/s can only
+   scale as far as free cores allow, and cores-busy shows whether the runtime used them.
 
 Numbers depend on the machine and its load; the script prints what it measured, nothing else.
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from verifiers.math import MathVerifier  # noqa: E402
+from verifiers.math.parse import parse_answer  # noqa: E402
 from verifiers.runtime import VerifierRuntime, VerifyItem  # noqa: E402
 
 Pair = tuple[str, str, dict]  # completion, reference, fields
@@ -97,21 +102,40 @@ def accuracy(check: Callable[[Pair], bool], labelled: list[tuple[Pair, bool]]) -
     return (accepted_true + n_neg - false_pos) / len(labelled), accepted_true, false_pos
 
 
-def throughput(check: Callable[[Pair], bool], pairs: list[Pair]) -> float:
-    check(pairs[0])  # warm-up: imports, parser tables
-    start = time.perf_counter()
-    for pair in pairs:
-        check(pair)
-    return len(pairs) / (time.perf_counter() - start)
+def throughputs(checks: dict[str, Callable[[Pair], bool]], pairs: list[Pair], chunks: int = 10) -> dict[str, float]:
+    """pairs/s of each check, run in alternating chunks so that load from other jobs hits all alike."""
+    for check in checks.values():
+        check(pairs[0])  # warm-up: imports, parser tables
+    parse_answer.cache_clear()  # nothing carried over from the accuracy run
+    spent = dict.fromkeys(checks, 0.0)
+    size = -(-len(pairs) // chunks)
+    for lo in range(0, len(pairs), size):
+        for name, check in checks.items():
+            start = time.perf_counter()
+            for pair in pairs[lo : lo + size]:
+                check(pair)
+            spent[name] += time.perf_counter() - start
+    return {name: len(pairs) / t for name, t in spent.items()}
 
 
-def runtime_throughput(workers: int, pairs: list[Pair]) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def runtime_throughput(workers: int, pairs: list[Pair]) -> tuple[float, float]:
+    """(pairs/s, CPU cores the workers kept busy) for one batch of ``pairs``."""
     items = [VerifyItem(c, r, f) for c, r, f in pairs]
     with VerifierRuntime("math", workers=workers, deadline_s=10.0) as rt:
         rt.verify_batch(items[: 2 * workers])  # wait for the workers to start and warm up
+        before = {pid: _cpu_seconds(pid) for pid in rt.worker_pids()}
         start = time.perf_counter()
         rt.verify_batch(items)
-        return len(items) / (time.perf_counter() - start)
+        wall = time.perf_counter() - start
+        # A worker replaced after a timeout is not counted (its CPU time is gone with it).
+        cpu = sum(_cpu_seconds(pid) - before[pid] for pid in rt.worker_pids() if pid in before)
+        return len(items) / wall, cpu / wall
 
 
 def main() -> None:
@@ -131,15 +155,19 @@ def main() -> None:
 
     mixed = [p for p, _ in gsm8k_pairs(args.data)] + [p for p, _ in hard]
     print(f"\nThroughput, single process, {len(mixed)} mixed pairs (500 GSM8K + 500 HardVerify):")
-    rates = {"MathVerifier": throughput(ours(), mixed), "math-verify ($..$)": throughput(math_verify(None), mixed)}
+    rates = throughputs({"MathVerifier": ours(), "math-verify ($..$)": math_verify(None)}, mixed)
     for name, rate in rates.items():
         print(f"  {name:22s} {rate:7.1f} pairs/s  ({1000 / rate:.2f} ms/pair)")
     print(f"  speed-up: {rates['MathVerifier'] / rates['math-verify ($..$)']:.2f}x")
 
     if not args.skip_runtime:
-        print(f"\nVerifierRuntime (worker processes), same {len(mixed)} pairs:")
-        one, two = runtime_throughput(1, mixed), runtime_throughput(2, mixed)
-        print(f"  1 worker  {one:7.1f} pairs/s\n  2 workers {two:7.1f} pairs/s  (scaling {two / one:.2f}x)")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"\nVerifierRuntime (worker processes), same {len(mixed)} pairs; "
+              f"{os.cpu_count()} CPUs, load average before: {load}")
+        (one, cores1), (two, cores2) = runtime_throughput(1, mixed), runtime_throughput(2, mixed)
+        print(f"  1 worker  {one:7.1f} pairs/s  (workers kept {cores1:.2f} cores busy)")
+        print(f"  2 workers {two:7.1f} pairs/s  (workers kept {cores2:.2f} cores busy)  scaling {two / one:.2f}x")
+        print("  (on a loaded machine the other processes take the cores: read scaling together with cores busy)")
 
 
 if __name__ == "__main__":

@@ -253,6 +253,10 @@ class VerifierRuntime:
                             len(final), dict(batch_counts))
             return final
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current workers (empty in-process); for monitoring and benchmarks."""
+        return [w.proc.pid for w in self._pool]
+
     def close(self) -> None:
         """Stop the workers. Idempotent."""
         self._closed = True

@@ -141,3 +141,18 @@ def test_reward_function_for_trl() -> None:
 def test_bad_options_fail_fast_in_the_caller() -> None:
     with pytest.raises(TypeError, match="bad options"):
         VerifierRuntime("math", {"no_such_option": 1})
+
+
+def nap(completion: str, reference: Any) -> Verification:
+    time.sleep(0.3)
+    return Verification.graded(True, completion)
+
+
+def test_items_run_in_parallel_across_workers() -> None:
+    with VerifierRuntime(f"{HERE}:nap", workers=2, deadline_s=10) as rt:
+        rt.verify_batch([VerifyItem("warm", 0)] * 2)
+        start = time.monotonic()
+        results = rt.verify_batch([VerifyItem(str(i), 0) for i in range(8)])
+        elapsed = time.monotonic() - start
+    assert all(r.correct for r in results)
+    assert elapsed < 8 * 0.3 * 0.75, f"8 x 0.3 s items took {elapsed:.2f}s on 2 workers"
