@@ -31,8 +31,8 @@ from typing import Any
 from rollouts.trace import Trace
 from selfimprove import distributed, rundir
 from selfimprove.config import Config
-from selfimprove.evaluate import evaluate_policy, format_table, make_runtime, requests_for
-from selfimprove.metrics import summarize
+from selfimprove.evaluate import format_table, make_runtime, requests_for
+from selfimprove.metrics import group_by_problem, summarize
 from selfimprove.tasks import load_task
 from selfimprove.tasks.base import cap_split
 from selfimprove.tracking import build_tracker
@@ -89,6 +89,8 @@ class Loop:
         if self.world.is_main:
             self.store.commit(round, phase, traces, kept=kept, sampling=self._sampling(num_samples))
         distributed.barrier()
+        if not self.world.is_main:  # rank 0 wrote it: re-read the manifest so every rank sees the same store
+            self.store = TraceStore(self.store.root)
 
     def _complete(self, round: int, phase: str, seconds: float, *, eval_phase: bool = False, **updates: Any) -> None:
         if eval_phase:
@@ -120,8 +122,13 @@ class Loop:
             traces = self.store.read(round, "eval")[0]
             metrics = summarize(traces, self.cfg.eval.ks, check_boxed="\\boxed" in self.cfg.task.prompt_template)
         else:
-            metrics, traces = evaluate_policy(self.policy, self.test_split, self.cfg, self.runtime, round=round,
-                                              policy=self.policy.name, seed=self._seed(0, "eval"))
+            # Sharded like the sampled phases: each rank samples and grades its share, so every
+            # held-out attempt is verified once, not once per rank.
+            times = PhaseTimes()
+            traces = sample_and_grade(self.policy, requests_for(self.test_split, self.cfg), self.cfg.sampling.num_samples,
+                                      self.cfg, self.runtime, seed=self._seed(0, "eval"), round=round, times=times)
+            metrics = summarize(traces, self.cfg.eval.ks, check_boxed="\\boxed" in self.cfg.task.prompt_template)
+            metrics.update(tokens_per_s=times.tokens_per_s, generate_s=times.generate_s, verify_s=times.verify_s)
             self._commit(round, "eval", traces, [False] * len(traces), self.cfg.sampling.num_samples)
         seconds = time.perf_counter() - t0
         self._log(eval_metrics(metrics) | {"time/eval_s": seconds}, round)
@@ -169,7 +176,9 @@ class Loop:
                                      seed=seed)
             traces = sample_and_grade(self.policy, requests_for(prompts, self.cfg), k, self.cfg, self.runtime,
                                       seed=seed, round=round, times=times, random_reward=random_reward)
-            if wants_groups and c.drop_zero_variance:
+            if wants_groups:  # kept = the groups the update trains on
+                if not c.drop_zero_variance:
+                    return traces, [True] * len(traces), k
                 traces = self._refill(round, traces, len(prompts), k, times)
                 varied, _ = split_by_variance(traces)
                 kept = [t.problem_id in varied for t in traces]
@@ -243,11 +252,11 @@ class Loop:
                 self.policy = load_policy(self.cfg, None)
             groups = {}
             if strategy.wants_groups:
-                varied, _ = split_by_variance([t for t, k in zip(generated, kept) if k])
-                groups = varied
+                groups = group_by_problem([t for t, k in zip(generated, kept) if k])
             first = 1 if self.cfg.train.accumulate else round
             training = [] if strategy.wants_groups else self.store.kept(SAMPLED_PHASES, up_to_round=round)
-            training = [t for t in training if t.round >= first]
+            # grpo rounds mark whole groups (wrong attempts too) as kept; rft trains on verified ones only
+            training = [t for t in training if t.round >= first and t.verification.correct]
             data = RoundData(round, self.problems, generated, training, groups)
             result = strategy.update(self.policy, data, seed=self._seed(round, "train"))
             seconds = time.perf_counter() - t0
