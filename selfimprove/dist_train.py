@@ -5,7 +5,8 @@ It exists to prove the scale-out path end to end without the round loop: TRL's `
 seeded toy corpus under ``configs/deepspeed/*.json``, then
 
 - rank 0 writes ``<out>/result.json``: per-step losses (already averaged over ranks by the
-  Trainer), the world size, and a checksum of the full parameters (gathered under ZeRO-3);
+  Trainer), the world size, and a checksum of the full parameters (gathered under ZeRO-3), also
+  of the plain copy :func:`selfimprove.zero_export.consolidated_model` makes of them;
 - ``trainer.save_model`` writes ``<out>/model``: consolidated weights as a plain Hugging Face model
   (under ZeRO-3 through ``stage3_gather_16bit_weights_on_model_save``);
 - with ``--save-steps N`` DeepSpeed checkpoints (partitioned optimizer state included) land in
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     from trl import SFTConfig, SFTTrainer
 
     from selfimprove.models import build_tiny_random
+    from selfimprove.zero_export import consolidated_model
 
     w = distributed.world()
     distributed.skip_deepspeed_cpu_kernels()
@@ -158,13 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     plugin = trainer.accelerator.state.deepspeed_plugin
     nodes = distributed.gather_objects(os.environ.get("GROUP_RANK", os.environ.get("SLURM_NODEID", "0")))
     trainer.save_model(str(out / "model"))  # collective under ZeRO-3: rank 0 writes the gathered weights
+    checksum_plain = param_checksum(consolidated_model(trainer))  # what a round loop would sample from next
     if w.is_main:
         tokenizer.save_pretrained(out / "model")
         result = {"world_size": w.world_size, "nodes": len(set(nodes)), "steps": args.steps,
                   "deepspeed": args.deepspeed or os.environ.get("ACCELERATE_DEEPSPEED_CONFIG_FILE"),
                   "zero_stage": plugin.zero_stage if plugin else None,
                   "losses": [recorder.losses[k] for k in sorted(recorder.losses)],
-                  "loss_steps": sorted(recorder.losses), "params": checksum}
+                  "loss_steps": sorted(recorder.losses), "params": checksum,
+                  "params_consolidated": checksum_plain}
         (out / "result.json").write_text(json.dumps(result, indent=2))
     distributed.barrier()
     return 0

@@ -58,12 +58,17 @@ def backend() -> str:
 
 
 def init() -> World:
-    """Initialise the default process group if launched with several ranks (idempotent)."""
+    """Initialise the default process group if launched with several ranks (idempotent).
+
+    With several ranks on CPU it also calls :func:`skip_deepspeed_cpu_kernels` (imports deepspeed,
+    a few seconds)."""
     w = world()
     if w.distributed and not dist.is_initialized():
         if torch.cuda.is_available():
             torch.cuda.set_device(w.local_rank)
         dist.init_process_group(backend=backend(), rank=w.rank, world_size=w.world_size)
+    if w.distributed:
+        skip_deepspeed_cpu_kernels()  # a multi-rank job may hand the model to DeepSpeed later
     return w
 
 

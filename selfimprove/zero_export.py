@@ -1,4 +1,9 @@
-"""Turn a DeepSpeed ZeRO checkpoint into a plain Hugging Face model directory, in one process.
+"""Get plain Hugging Face weights out of DeepSpeed ZeRO: from a checkpoint on disk, or from a live trainer.
+
+:func:`export` (and ``python -m selfimprove.zero_export``) reads a checkpoint, in one process.
+:func:`consolidated_model` gathers a trained ZeRO-3 model in memory into an ordinary module on
+every rank, so that a loop can sample from it, save it with ``save_pretrained``, or hand it to the
+next trainer (a module DeepSpeed has partitioned cannot be wrapped by a second engine).
 
 A Trainer checkpoint written under ZeRO-2/3 (``checkpoint-N/`` with ``global_stepN/`` inside)
 holds the fp32 master weights split across the ranks that wrote it. DeepSpeed's own
@@ -48,6 +53,35 @@ def export(checkpoint: str | Path, out: str | Path, dtype: str = "float32") -> P
         if (checkpoint / name).exists():
             shutil.copy2(checkpoint / name, out / name)
     return out
+
+
+def consolidated_model(trainer):  # noqa: ANN001, ANN201 - a transformers Trainer -> PreTrainedModel
+    """The trainer's model as a plain, unpartitioned module with the trained weights, on every rank.
+
+    Collective under ZeRO-3: every rank must call it. Without ZeRO-3 it returns ``trainer.model``
+    unchanged. Under ZeRO-3 it gathers the weights, copies them into a fresh model built from the
+    same config (fp32 master weights are not used: the copy has the module's dtype) and clears
+    transformers' global ZeRO-3 flag, so models built afterwards are not partitioned at
+    construction. Limit: every rank then holds the whole model in memory.
+    """
+    from transformers.integrations import is_deepspeed_zero3_enabled
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+    model = trainer.model
+    if not is_deepspeed_zero3_enabled():
+        return model
+    import deepspeed
+
+    with deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=None):
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    unset_hf_deepspeed_config()
+    plain = type(model)(model.config).to(next(iter(state.values())).dtype)
+    missing, unexpected = plain.load_state_dict(state, strict=False)
+    if [k for k in missing if not _is_tied(plain, k)] or unexpected:
+        raise RuntimeError(f"gathered ZeRO-3 weights do not fit the model: missing {missing}, unexpected {unexpected}")
+    plain.tie_weights()
+    plain.generation_config = model.generation_config
+    return plain
 
 
 def _is_tied(model, key: str) -> bool:  # noqa: ANN001 - any PreTrainedModel

@@ -117,4 +117,7 @@ def assert_matches(run_dir: Path, reference: Path, *, world_size: int = 2, nodes
     assert len(got["losses"]) == STEPS and all(math.isfinite(x) for x in got["losses"])
     assert got["losses"] == pytest.approx(want["losses"], rel=LOSS_RTOL)
     assert got["params"]["numel"] == want["params"]["numel"]
+    assert got["params"]["sum_sq"] == pytest.approx(want["params"]["sum_sq"], rel=LOSS_RTOL)
+    # consolidated_model(): the in-memory plain copy holds exactly the weights DeepSpeed trained
+    assert got["params_consolidated"] == got["params"]
     assert max_param_diff(run_dir / "model", reference / "model") < PARAM_ATOL
