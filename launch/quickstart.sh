@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Quickstart's main job: set everything up (idempotent), then run the embedded model on CPU.
+# The Quickstart's main job: set everything up (idempotent), then a short self-improvement run of the embedded model on CPU.
 #
 #   bash launch/quickstart.sh [--set section.key=value ...]
 #
@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh
-exec "${SELFIMPROVE_VENV:-.venv}/bin/selfimprove" eval --config configs/quickstart.yaml "$@"
+exec "${SELFIMPROVE_VENV:-.venv}/bin/selfimprove" train --config configs/quickstart.yaml "$@"

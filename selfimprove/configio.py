@@ -178,3 +178,12 @@ def describe(cls: type, prefix: str = "") -> list[tuple[str, str, Any, str]]:
         rows.append((prefix + f.name, _type_name(tp), default, f.metadata.get("help", "")))
     return rows
 
+
+
+def reference_markdown(cls: type) -> str:
+    """The config reference as a Markdown table (the README embeds it; a test keeps them equal)."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key, tp, default, help_text in describe(cls):
+        cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+        lines.append(f"| `{key}` | {cell(tp)} | `{cell(repr(default))}` | {cell(help_text)} |")
+    return "\n".join(lines) + "\n"
