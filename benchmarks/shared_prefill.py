@@ -53,7 +53,7 @@ def main() -> None:
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
     for kind in ("short", "long"):
         reqs = prompts(kind, args.prompts)
-        plen = len(loaded.tokenizer.apply_chat_template(reqs[0].messages, add_generation_prompt=True))
+        plen = len(loaded.tokenizer(RolloutEngine(loaded.model, loaded.tokenizer, SamplingParams()).render(reqs[0].messages)).input_ids)
         speeds: dict[bool, list[float]] = {False: [], True: []}
         for r in range(args.repeats):
             for shared in ((False, True) if r % 2 == 0 else (True, False)):
