@@ -6,6 +6,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh || exit 1
+# Test-only system package: headless Chromium renders `selfimprove report` pages in a test.
+if ! command -v chromium >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing chromium for the report rendering test"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
+        echo "test.sh: warning: could not install chromium; the rendering test will skip" >&2
+fi
 "${SELFIMPROVE_VENV:-.venv}/bin/python" -m pytest "$@"
 rc=$?
 if [[ $rc == 5 ]]; then
