@@ -55,11 +55,12 @@ def export(checkpoint: str | Path, out: str | Path, dtype: str = "float32") -> P
     return out
 
 
-def consolidated_model(trainer):  # noqa: ANN001, ANN201 - a transformers Trainer -> PreTrainedModel
-    """The trainer's model as a plain, unpartitioned module with the trained weights, on every rank.
+def consolidated_model(trainer, model=None):  # noqa: ANN001, ANN201 - a transformers Trainer -> PreTrainedModel
+    """The trained model as a plain, unpartitioned module with the trained weights, on every rank.
 
-    Collective under ZeRO-3: every rank must call it. Without ZeRO-3 it returns ``trainer.model``
-    unchanged. Under ZeRO-3 it gathers the weights, copies them into a fresh model built from the
+    Collective under ZeRO-3: every rank must call it. Without ZeRO-3 nothing needs gathering and it
+    returns ``model`` (the module the caller gave the trainer, e.g. before a peft wrapper) or, when
+    that is None, ``trainer.model``. Under ZeRO-3 it gathers the weights, copies them into a fresh model built from the
     same config (fp32 master weights are not used: the copy has the module's dtype) and clears
     transformers' global ZeRO-3 flag, so models built afterwards are not partitioned at
     construction. Limit: every rank then holds the whole model in memory.
@@ -67,10 +68,11 @@ def consolidated_model(trainer):  # noqa: ANN001, ANN201 - a transformers Traine
     from transformers.integrations import is_deepspeed_zero3_enabled
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
-    model = trainer.model
     if not is_deepspeed_zero3_enabled():
-        return model
+        return model if model is not None else trainer.model
     import deepspeed
+
+    model = trainer.model
 
     with deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=None):
         state = {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -27,6 +27,7 @@ from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
 from selfimprove.train.rollout_source import RolloutSource, prompt_key
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult, checked_extra, mean_logged
+from selfimprove.zero_export import consolidated_model
 from verifiers.runtime import reward_function
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class GRPO(Strategy):
         source = RolloutSource(engine, by_key, cached)
         args = GRPOConfig(
             **self.common_args(policy, seed), learning_rate=g.learning_rate, max_steps=g.steps_per_round,
+            lr_scheduler_type=g.lr_scheduler_type,
             num_generations=g.num_generations, per_device_train_batch_size=g.prompts_per_step * g.num_generations,
             loss_type=g.loss_type, beta=g.beta, epsilon=g.epsilon, epsilon_high=g.epsilon_high,
             scale_rewards=g.scale_rewards, num_iterations=g.num_iterations,
@@ -85,6 +87,7 @@ class GRPO(Strategy):
                               train_dataset=datasets.Dataset.from_list(rows), processing_class=policy.tokenizer,
                               rollout_func=source)
         trainer.train()
+        policy.model = consolidated_model(trainer, policy.model)  # under ZeRO-3: gathered, plain again
         policy.model.eval()
         policy.tokenizer.padding_side = "left"
         if source.fresh:

@@ -23,6 +23,7 @@ from rollouts.trace import Trace
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult, checked_extra, mean_logged
+from selfimprove.zero_export import consolidated_model
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class RFT(Strategy):
         )
         trainer = SFTTrainer(model=policy.model, args=args, train_dataset=dataset, processing_class=policy.tokenizer)
         output = trainer.train()
+        policy.model = consolidated_model(trainer, policy.model)  # under ZeRO-3: gathered, plain again
         policy.model.eval()
         return UpdateResult(
             steps=trainer.state.global_step,
