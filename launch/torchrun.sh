@@ -3,13 +3,14 @@
 #
 #   bash launch/torchrun.sh [--nproc N] [--entry MODULE] [--] [ARGS...]
 #
-#   bash launch/torchrun.sh -- --deepspeed configs/deepspeed/zero3.json --out runs/dist-check
-#   bash launch/torchrun.sh --nproc 8 --entry selfimprove.cli -- train --config configs/x.yaml
+#   bash launch/torchrun.sh --nproc 8 -- train --config configs/x.yaml \
+#       --set "train.sft.extra={deepspeed: configs/deepspeed/zero3.json}"
+#   bash launch/torchrun.sh --entry selfimprove.dist_train -- --deepspeed configs/deepspeed/zero3.json --out runs/check
 #
 # Options:
 #   --nproc N       processes on this node (default: the GPUs torch sees, or 2 on a CPU-only machine)
-#   --entry MODULE  the Python module torchrun runs with -m (default: selfimprove.dist_train, the
-#                   small DeepSpeed self-check; selfimprove.cli runs the CLI, e.g. `train`)
+#   --entry MODULE  the Python module torchrun runs with -m (default selfimprove.cli, the
+#                   `selfimprove` command; selfimprove.dist_train is a small DeepSpeed self-check)
 #   ARGS            passed to the module unchanged
 #
 # Environment: SELFIMPROVE_VENV (default .venv in the repo; falls back to python3 on PATH),
@@ -21,7 +22,7 @@ cd "$(dirname "$0")/.."
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "torchrun.sh: error: $*" >&2; exit 2; }
 
-nproc="" entry=selfimprove.dist_train
+nproc="" entry=selfimprove.cli
 while (($#)); do
     case $1 in
         -h|--help) usage; exit 0 ;;

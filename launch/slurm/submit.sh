@@ -5,7 +5,7 @@
 #                               [--time T] [--wait] [--dry-run] [--] [TRAIN_SBATCH_ARGS...]
 #
 #   bash launch/slurm/submit.sh --nodes 2 --gpus-per-node 8 --time 02:00:00 -- \
-#       --entry selfimprove.cli -- train --config configs/x.yaml
+#       train --config configs/x.yaml --set "train.sft.extra={deepspeed: configs/deepspeed/zero3.json}"
 #
 # Options:
 #   --nodes N          nodes (default 1)

@@ -35,7 +35,8 @@ def test_sbatch_job_trains_two_ranks(cluster, tmp_path, tmp_path_factory):
     env = job_env(**{k: v for k, v in cluster.items() if k in ("SLURM_CONF", "PATH")})
     submit = subprocess.run(
         ["sbatch", "--wait", "--nodes", "1", "--time", "10", "--output", str(tmp_path / "batch.out"),
-         "launch/slurm/train.sbatch", "--nproc-per-node", "2", "--logs", str(logs), "--",
+         "launch/slurm/train.sbatch", "--nproc-per-node", "2", "--entry", "selfimprove.dist_train",
+         "--logs", str(logs), "--",
          "--deepspeed", "configs/deepspeed/zero2.json", "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
     batch_log = (tmp_path / "batch.out").read_text() if (tmp_path / "batch.out").exists() else "(no batch log)"

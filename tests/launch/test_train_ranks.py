@@ -36,7 +36,7 @@ def train(run_dir: Path, name: str, nproc: int) -> Path:
         cmd = [PYTHON, "-m", "selfimprove.cli", "train", *sets]
     else:
         sets += ["--set", "train.sft.extra={deepspeed: configs/deepspeed/zero3.json}"]
-        cmd = ["bash", "launch/torchrun.sh", "--nproc", str(nproc), "--entry", "selfimprove.cli", "--", "train", *sets]
+        cmd = ["bash", "launch/torchrun.sh", "--nproc", str(nproc), "--", "train", *sets]  # default entry: the CLI
     run(cmd, run_dir / f"{name}.log")
     return run_dir / name
 

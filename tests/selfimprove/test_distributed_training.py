@@ -43,8 +43,8 @@ def test_zero2_two_ranks_match_one_rank(tmp_path, reference):
         pytest.skip("covered by tests/launch/test_slurm.py, which runs this ZeRO-2 job through sbatch/srun/torchrun")
     out = tmp_path / "zero2"
     out.mkdir()
-    run(["bash", "launch/torchrun.sh", "--nproc", "2", "--", "--deepspeed", "configs/deepspeed/zero2.json",
-         "--out", str(out)], out / "log.txt")
+    run(["bash", "launch/torchrun.sh", "--nproc", "2", "--entry", "selfimprove.dist_train", "--",
+         "--deepspeed", "configs/deepspeed/zero2.json", "--out", str(out)], out / "log.txt")
     assert result(out)["zero_stage"] == 2
     assert_matches(out, reference)
 
@@ -74,8 +74,9 @@ def test_zero3_resumes_from_checkpoint(zero3, tmp_path):
     """Restarting from the step-2 ZeRO-3 checkpoint (partitioned optimizer state) continues the same run."""
     out = tmp_path / "resumed"
     out.mkdir()
-    run(["bash", "launch/torchrun.sh", "--nproc", "2", "--", "--deepspeed", "configs/deepspeed/zero3.json",
-         "--out", str(out), "--resume-from", str(zero3 / "trainer" / "checkpoint-2")], out / "log.txt")
+    run(["bash", "launch/torchrun.sh", "--nproc", "2", "--entry", "selfimprove.dist_train", "--",
+         "--deepspeed", "configs/deepspeed/zero3.json", "--out", str(out),
+         "--resume-from", str(zero3 / "trainer" / "checkpoint-2")], out / "log.txt")
     got, want = result(out), result(zero3)
     assert got["loss_steps"] == [3, 4]
     assert got["losses"] == pytest.approx(want["losses"][2:], rel=LOSS_RTOL)
