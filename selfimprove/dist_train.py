@@ -96,21 +96,20 @@ def _gathered(params: list[Any]):
     return contextlib.nullcontext()
 
 
-class _LossRecorder:
-    """A TrainerCallback (built lazily so importing this module stays cheap) that keeps logged losses."""
+def loss_recorder():  # noqa: ANN201 - a transformers TrainerCallback with a .losses dict
+    """A callback keeping each logged training loss by optimizer step (built here, not at import
+    time, so that ``--help`` does not import transformers)."""
+    from transformers import TrainerCallback
 
-    def __new__(cls):
-        from transformers import TrainerCallback
+    class LossRecorder(TrainerCallback):
+        def __init__(self) -> None:
+            self.losses: dict[int, float] = {}
 
-        class Recorder(TrainerCallback):
-            def __init__(self) -> None:
-                self.losses: dict[int, float] = {}
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001 - HF's signature
+            if logs and "loss" in logs:
+                self.losses[state.global_step] = float(logs["loss"])
 
-            def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001 - HF's signature
-                if logs and "loss" in logs:
-                    self.losses[state.global_step] = float(logs["loss"])
-
-        return Recorder()
+    return LossRecorder()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     # could already partition it at construction under ZeRO-3; the tiny model is built in full on
     # every rank from the same seed and DeepSpeed partitions it when the engine starts.
     model, tokenizer = build_tiny_random(args.seed)
-    recorder = _LossRecorder()
+    recorder = loss_recorder()
     trainer = SFTTrainer(model=model, args=config, train_dataset=Dataset.from_list(toy_corpus(args.examples, args.seed)),
                          processing_class=tokenizer, callbacks=[recorder])
     trainer.train(resume_from_checkpoint=args.resume_from)
