@@ -81,11 +81,14 @@ def run_trl_grpo(out: Path, budget_min: float, eval_samples: int, eval_every_min
     from selfimprove.models import load_model
     from selfimprove.prompts import build_messages
     from selfimprove.tasks import load_task
+    from selfimprove.tasks.base import cap_split
+    from selfimprove.train.state import phase_seed
     from verifiers.runtime import reward_function
 
     cfg = load_cfg(out, "trl_grpo", budget_min, eval_samples, extra)
     run_dir = rundir.prepare(cfg)
     splits = load_task(cfg.task)
+    test = cap_split(splits["test"], cfg.eval.max_problems)
     loaded = load_model(cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
     rows = [{"prompt": build_messages(p, cfg.task), "reference": p.reference} for p in splits["train"]]
     curve: list[dict] = []
@@ -93,7 +96,9 @@ def run_trl_grpo(out: Path, budget_min: float, eval_samples: int, eval_every_min
     with make_runtime(cfg) as runtime:
         def evaluate(minutes: float) -> None:
             loaded.tokenizer.padding_side = "left"
-            metrics, _ = evaluate_policy(loaded, splits["test"], cfg, runtime, policy="trl-grpo", seed=0)
+            # the seed our loop evaluates with, so every arm is scored on the same draws at step 0
+            metrics, _ = evaluate_policy(loaded, test, cfg, runtime, policy="trl-grpo",
+                                         seed=phase_seed(cfg.run.seed, 0, "eval"))
             curve.append({"minutes": minutes, "pass@1": metrics["pass@1"]})
             print(f"trl_grpo: {minutes:.1f} min  pass@1={metrics['pass@1']:.3f}", flush=True)
 
@@ -126,7 +131,7 @@ def run_trl_grpo(out: Path, budget_min: float, eval_samples: int, eval_every_min
     return curve
 
 
-def plot(results: dict[str, list[dict]], path: Path, budget_min: float) -> None:
+def plot(results: dict[str, list[dict]], path: Path, budget_min: float, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,12 +141,12 @@ def plot(results: dict[str, list[dict]], path: Path, budget_min: float) -> None:
     for arm, curve in results.items():
         ax.plot([p["minutes"] for p in curve], [p["pass@1"] for p in curve], marker="o", label=arm)
     ax.set_xlabel("training wall-clock (min, evaluations excluded)")
-    ax.set_ylabel("held-out pass@1 (200 problems)")
+    ax.set_ylabel("held-out pass@1")
     ax.set_xlim(0, budget_min * 1.05)
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend()
-    ax.set_title("SmolLM2-135M on CPU: self-improvement under one budget")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -189,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         walls[arm] = time.perf_counter() - t0
         (args.out / "results.json").write_text(json.dumps({"curves": results, "total_wall_s": walls,
                                                            "budget_minutes": args.budget_minutes}, indent=2))
-    plot(results, args.out / "curves.png", args.budget_minutes)
+    model = next((o.split("=", 1)[1] for o in args.overrides if o.startswith("model.name=")), "SmolLM2-135M")
+    plot(results, args.out / "curves.png", args.budget_minutes,
+         f"{model}, {counts['test']} held-out problems, {args.threads} CPU threads")
     text = table(results)
     (args.out / "table.md").write_text(text + "\n")
     print("\n" + text)

@@ -31,6 +31,9 @@ class SFTOptions:
 class GRPOOptions:
     learning_rate: float = field(1e-6, help="grpo: AdamW learning rate (TRL GRPOConfig.learning_rate).")
     steps_per_round: int = field(8, help="grpo: optimizer steps per grpo round (GRPOConfig.max_steps).")
+    lr_scheduler_type: str = field(
+        "constant", help="grpo: transformers scheduler; a fresh trainer runs each round, so 'linear' would decay within a round."
+    )
     num_generations: int = field(8, help="grpo: completions per prompt, the group size G (GRPOConfig.num_generations).")
     prompts_per_step: int = field(4, help="grpo: prompts per optimizer step; the batch is prompts_per_step x num_generations.")
     loss_type: str = field("dapo", help="grpo: TRL loss_type: grpo, bnpo, dr_grpo, dapo, ... (see TRL's GRPOConfig).")
@@ -88,12 +91,6 @@ class RefineOptions:
         help="rft: 'conversation' trains the revision after the attempt and the feedback (learn to correct); "
         "'direct' trains the revision as an answer to the bare prompt.",
     )
-    grpo_rollouts: bool = field(
-        False,
-        help="grpo: generate two-turn episodes (attempt, feedback, revision) through TRL's rollout_func; "
-        "feedback tokens are masked from the loss.",
-    )
-
 
 @dataclasses.dataclass
 class TrainConfig:

@@ -73,9 +73,13 @@ class RolloutSource:
         for (key, messages, n), group in zip(runs, served):
             prompt_ids = tok(self.engine.render(messages), add_special_tokens=False).input_ids
             for t in group:
+                ids = list(t.completion_ids)
+                logprobs = list(t.logprobs) if t.logprobs is not None else [0.0] * len(ids)
+                if not ids:  # the engine drops a first-token pad; TRL needs >= 1 token: an immediate EOS
+                    ids, logprobs = [tok.eos_token_id], [0.0]
                 out["prompt_ids"].append(prompt_ids)
-                out["completion_ids"].append(list(t.completion_ids))
-                out["logprobs"].append(list(t.logprobs) if t.logprobs is not None else [0.0] * t.num_tokens)
+                out["completion_ids"].append(ids)
+                out["logprobs"].append(logprobs)
         return out
 
     def _request(self, key: str, messages: Any) -> RolloutRequest:

@@ -74,6 +74,7 @@ class GRPO(Strategy):
         source = RolloutSource(engine, by_key, cached)
         args = GRPOConfig(
             **self.common_args(policy, seed), learning_rate=g.learning_rate, max_steps=g.steps_per_round,
+            lr_scheduler_type=g.lr_scheduler_type,
             num_generations=g.num_generations, per_device_train_batch_size=g.prompts_per_step * g.num_generations,
             loss_type=g.loss_type, beta=g.beta, epsilon=g.epsilon, epsilon_high=g.epsilon_high,
             scale_rewards=g.scale_rewards, num_iterations=g.num_iterations,
