@@ -96,3 +96,8 @@ def test_gsm8k_from_shared_data():
     assert len(t["train"]) == 7473 and len(t["test"]) == 1319
     assert t["test"][0].reference == "18"
     assert all("####" not in p.reference and "," not in p.reference for p in t["test"])
+
+
+def test_subtraction_space_is_counted_after_the_operand_swap():
+    t = task("task.ops=['-']", "task.num_train=100", "task.num_test=10")  # only 55 distinct problems
+    assert len(t["train"]) + len(t["test"]) == 55

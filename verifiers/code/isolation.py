@@ -74,6 +74,9 @@ def bwrap_command(bwrap: str, uid_index: int, tmpfs_mb: int) -> list[str]:
             cmd += ["--ro-bind", top, top]
     # ctypes.util.find_library (pyseccomp loading libseccomp) reads the loader cache.
     cmd += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    # The private /tmp comes before the interpreter binds: an interpreter that lives under /tmp
+    # (a venv in a clone there) would otherwise be hidden by the tmpfs mounted over it.
+    cmd += ["--size", str(tmpfs_mb << 20), "--perms", "0755", "--tmpfs", "/tmp"]
     made: set[str] = set()
     for path in _python_roots():
         # Parents bwrap creates are 0700 by default: a non-root uid could not traverse them.
@@ -85,8 +88,7 @@ def bwrap_command(bwrap: str, uid_index: int, tmpfs_mb: int) -> list[str]:
                 cmd += ["--perms", "0755", "--dir", parent]
         cmd += ["--ro-bind", path, path]
     cmd += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", str(WORKER_DIR), JAIL_WORKER,
-            "--dev", "/dev", "--size", str(tmpfs_mb << 20), "--perms", "0755", "--tmpfs", "/tmp",
-            "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
+            "--dev", "/dev", "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
     uid_base = UID_BASE if root else -1
