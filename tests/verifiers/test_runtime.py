@@ -74,6 +74,17 @@ def test_hung_item_times_out_and_worker_is_replaced() -> None:
         assert rt.counts[Status.TIMEOUT.value] == 2
 
 
+def test_big_item_is_not_queued_behind_a_hung_one() -> None:
+    """A frame larger than the pipe buffer, written to a busy worker, would block the caller."""
+    big = "x" * 200_000
+    with VerifierRuntime(f"{HERE}:hang", workers=1, deadline_s=1.0) as rt:
+        rt.wait_until_ready()
+        start = time.monotonic()
+        results = rt.verify_batch([VerifyItem("hang", 0), VerifyItem(big, 0), VerifyItem("ok", 0)])
+        assert time.monotonic() - start < 2 * 1.0 + 2.0
+    assert [r.status for r in results] == [Status.TIMEOUT, Status.CORRECT, Status.CORRECT]
+
+
 def test_deadline_enforced_from_a_non_main_thread() -> None:
     out: list[Verification] = []
     with VerifierRuntime(f"{HERE}:hang", workers=1, deadline_s=0.5) as rt:
@@ -145,7 +156,7 @@ def test_bad_options_fail_fast_in_the_caller() -> None:
 
 def nap(completion: str, reference: Any) -> Verification:
     time.sleep(0.3)
-    return Verification.graded(True, completion)
+    return Verification.graded(True, completion, details={"pid": os.getpid()})
 
 
 def test_items_run_in_parallel_across_workers() -> None:
@@ -156,3 +167,34 @@ def test_items_run_in_parallel_across_workers() -> None:
         elapsed = time.monotonic() - start
     assert all(r.correct for r in results)
     assert elapsed < 8 * 0.3 * 0.75, f"8 x 0.3 s items took {elapsed:.2f}s on 2 workers"
+
+
+def _refs_on_distinct_slots() -> tuple[str, str]:
+    from verifiers.runtime import _affinity
+
+    refs = [f"ref{i}" for i in range(20)]
+    first = refs[0]
+    return first, next(r for r in refs if _affinity(r) % 2 != _affinity(first) % 2)
+
+
+def test_affinity_queues_keep_a_reference_on_one_slot_and_steal_when_idle() -> None:
+    from verifiers.runtime import _affinity, _AffinityQueues
+
+    a, b = _refs_on_distinct_slots()
+    items = [VerifyItem(str(i), a if i < 3 else b) for i in range(5)]
+    queues = _AffinityQueues(items, list(range(5)), 2)
+    slot_a = _affinity(a) % 2
+    assert [queues.take(slot_a) for _ in range(3)] == [0, 1, 2]  # a's items, in order
+    assert queues.take(slot_a) == 4  # its queue is empty: steals b's last item
+    assert queues.take(1 - slot_a) == 3
+    assert not queues
+
+
+def test_items_sharing_a_reference_go_to_one_worker() -> None:
+    a, b = _refs_on_distinct_slots()
+    with VerifierRuntime(f"{HERE}:nap", workers=2, deadline_s=10) as rt:
+        rt.wait_until_ready()
+        assert all(w.ready for w in rt._pool)
+        results = rt.verify_batch([VerifyItem(str(i), ref) for ref in (a, b) for i in range(3)])
+    pids = [r.details["pid"] for r in results]
+    assert len(set(pids[:3])) == 1 and len(set(pids[3:])) == 1 and pids[0] != pids[3]
