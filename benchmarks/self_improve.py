@@ -15,6 +15,7 @@ so every arm's curve has the same x-axis whatever its evaluation cadence. Writes
 
     python benchmarks/self_improve.py --budget-minutes 30 --threads 2          # the full run (~90 min + evals)
     python benchmarks/self_improve.py --budget-minutes 4 --arms ours random     # a smoke run
+    python benchmarks/self_improve.py --arms trl_grpo   # adds one arm to the results already in --out
 
 Limits: one seed per arm (wall-clock runs are noisy on a shared machine; compare the curves,
 not the third decimal); pass@1 is estimated from ``--eval-samples`` samples per problem.
@@ -151,14 +152,26 @@ def plot(results: dict[str, list[dict]], path: Path, budget_min: float, title: s
     fig.savefig(path, dpi=120)
 
 
-def table(results: dict[str, list[dict]]) -> str:
-    lines = ["| arm | pass@1 start | pass@1 end | gain | minutes | evals |", "|---|---|---|---|---|---|"]
+def within_budget(curve: list[dict], budget_min: float) -> list[dict]:
+    """The curve up to the budget. A round or step that started before the budget ends after it;
+    5% slack admits TRL's one step in flight, and a longer overrun does not count for any arm."""
+    return [p for p in curve if p["minutes"] <= budget_min * 1.05] or curve[:1]
+
+
+def table(results: dict[str, list[dict]], budget_min: float) -> str:
+    lines = [f"| arm | pass@1 start | pass@1 at budget | gain | at minute | evals | last eval (over budget) |",
+             "|---|---|---|---|---|---|---|"]
+    gains = {}
     for arm, curve in results.items():
-        start, end = curve[0]["pass@1"], curve[-1]["pass@1"]
-        lines.append(f"| {arm} | {start:.3f} | {end:.3f} | {end - start:+.3f} | {curve[-1]['minutes']:.1f} | {len(curve)} |")
-    gains = {a: c[-1]["pass@1"] - c[0]["pass@1"] for a, c in results.items()}
-    if "ours" in gains and "trl_grpo" in gains and gains["trl_grpo"] > 0:
-        lines.append(f"\nours / trl_grpo gain ratio: {gains['ours'] / gains['trl_grpo']:.2f}")
+        kept = within_budget(curve, budget_min)
+        start, end = kept[0]["pass@1"], kept[-1]["pass@1"]
+        gains[arm] = end - start
+        over = f"{curve[-1]['pass@1']:.3f} at {curve[-1]['minutes']:.1f} min" if len(kept) < len(curve) else "-"
+        lines.append(f"| {arm} | {start:.3f} | {end:.3f} | {end - start:+.3f} | {kept[-1]['minutes']:.1f} "
+                     f"| {len(curve)} | {over} |")
+    if "ours" in gains and "trl_grpo" in gains:
+        ratio = f"{gains['ours'] / gains['trl_grpo']:.2f}" if gains["trl_grpo"] > 0 else "n/a (TRL gained nothing)"
+        lines.append(f"\nours / trl_grpo gain ratio: {ratio}")
     return "\n".join(lines)
 
 
@@ -182,8 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     random.seed(0)
     counts = write_problems(args.out / "data")
     print(f"problems: {counts}; budget {args.budget_minutes} min per arm; threads {args.threads}", flush=True)
-    results: dict[str, list[dict]] = {}
-    walls: dict[str, float] = {}
+    # Arms run in separate invocations add up: earlier arms' results are kept unless re-run.
+    previous = json.loads((args.out / "results.json").read_text()) if (args.out / "results.json").exists() else {}
+    if previous and previous.get("budget_minutes") != args.budget_minutes:
+        previous = {}  # a different budget is a different experiment
+    results: dict[str, list[dict]] = {a: c for a, c in previous.get("curves", {}).items() if a not in args.arms}
+    walls: dict[str, float] = {a: w for a, w in previous.get("total_wall_s", {}).items() if a not in args.arms}
+    if results:
+        print(f"kept earlier results of {sorted(results)} from {args.out / 'results.json'}", flush=True)
     for arm in args.arms:
         t0 = time.perf_counter()
         if arm == "trl_grpo":
@@ -197,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     model = next((o.split("=", 1)[1] for o in args.overrides if o.startswith("model.name=")), "SmolLM2-135M")
     plot(results, args.out / "curves.png", args.budget_minutes,
          f"{model}, {counts['test']} held-out problems, {args.threads} CPU threads")
-    text = table(results)
+    text = table(results, args.budget_minutes)
     (args.out / "table.md").write_text(text + "\n")
     print("\n" + text)
     print(f"\nwrote {args.out}/curves.png, table.md, results.json")
