@@ -104,6 +104,11 @@ class RolloutEngine:
         eos = model.generation_config.eos_token_id
         self._eos_ids = set(eos if isinstance(eos, list) else [eos if eos is not None else tokenizer.eos_token_id])
 
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        """Token ids that end a completion (kept as its last token)."""
+        return frozenset(self._eos_ids)
+
     def render(self, messages: list[dict[str, str]]) -> str:
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 

@@ -48,6 +48,11 @@ class GRPOOptions:
         help="grpo: train on the groups the round's generate phase already sampled (served through TRL's "
         "rollout_func) instead of sampling again; later steps of a round then see groups up to one round old.",
     )
+    refine: bool = field(
+        False,
+        help="grpo: train on refinement episodes: a failed attempt gets the verifier's feedback and one revision, "
+        "all one completion (feedback tokens masked); reward = the final answer's verification.",
+    )
     extra: dict[str, Any] = field(factory=dict, help="grpo: any other TRL GRPOConfig keyword, passed as is (checked by name).")
 
 

@@ -12,6 +12,10 @@ each run of identical prompts with
 
 Every fresh completion is kept in :attr:`fresh`; the strategy grades and returns them so the
 store holds every rollout TRL trained on.
+
+With ``episodes`` (``train.grpo.refine``), each completion becomes a refinement episode
+(:mod:`selfimprove.train.refine_episodes`): the output then also carries ``env_mask`` (TRL's
+mask of environment tokens) and ``episode_score``, the reward :func:`episode_reward` returns.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, Sequence
 from rollouts.engine import RolloutEngine, RolloutRequest
 from rollouts.trace import Trace
 from selfimprove.tasks.base import Problem
+from selfimprove.train.refine_episodes import RefineEpisodes
 
 
 def prompt_key(messages: Sequence[dict[str, str]]) -> str:
@@ -30,8 +35,9 @@ def prompt_key(messages: Sequence[dict[str, str]]) -> str:
 
 class RolloutSource:
     def __init__(self, engine: RolloutEngine, problems_by_key: dict[str, Problem],
-                 cached: dict[str, list[Trace]] | None = None):
+                 cached: dict[str, list[Trace]] | None = None, episodes: RefineEpisodes | None = None):
         self.engine = engine
+        self.episodes = episodes
         self.problems_by_key = problems_by_key
         self.cached = {k: list(v) for k, v in (cached or {}).items()}
         self.fresh: list[Trace] = []
@@ -69,6 +75,8 @@ class RolloutSource:
             self.fresh += traces
             for j, (i, _, _) in enumerate(items):
                 served[i] = traces[j * n : (j + 1) * n]
+        if self.episodes is not None:
+            return self._episode_output(runs, served)
         out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": []}
         for (key, messages, n), group in zip(runs, served):
             prompt_ids = tok(self.engine.render(messages), add_special_tokens=False).input_ids
@@ -82,9 +90,30 @@ class RolloutSource:
                 out["logprobs"].append(logprobs)
         return out
 
+    def _episode_output(self, runs: list[tuple[str, Any, int]], served: list[list[Trace]]) -> dict[str, list]:
+        out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "env_mask": [],
+                                "episode_score": []}
+        for (key, messages, n), group in zip(runs, self.episodes.build(served)):
+            prompt_ids = self.engine.tokenizer(self.engine.render(messages), add_special_tokens=False).input_ids
+            for episode in group:
+                out["prompt_ids"].append(prompt_ids)
+                out["completion_ids"].append(episode.completion_ids)
+                out["logprobs"].append(episode.logprobs)
+                out["env_mask"].append(episode.env_mask)
+                out["episode_score"].append(episode.score)
+        return out
+
     def _request(self, key: str, messages: Any) -> RolloutRequest:
         problem = self.problems_by_key.get(key)
         if problem is None:
             raise KeyError(f"rollout_func got a prompt that is not in the round's dataset: {key[:120]}")
         return RolloutRequest(problem_id=problem.id, messages=list(messages), reference=problem.reference,
                               task=problem.task, fields=dict(problem.fields))
+
+
+def episode_reward(prompts: list[Any], completions: list[Any], episode_score: list[float] | None = None,
+                   **kwargs: Any) -> list[float]:
+    """TRL reward function for refinement episodes: the score graded during the rollout."""
+    if episode_score is None or len(episode_score) != len(completions):
+        raise ValueError("episode_reward needs rollout_func's episode_score (train.grpo.refine with RolloutSource)")
+    return [float(x) for x in episode_score]

@@ -9,7 +9,9 @@ All of the policy-gradient math is TRL's: ``loss_type``, ``beta``, ``epsilon`` /
 - generation goes through TRL's ``rollout_func`` to our engine, which first serves those
   already-sampled groups (``grpo.reuse_rollouts``) and samples fresh ones after that
   (see :mod:`selfimprove.train.rollout_source`);
-- the reward function is :func:`verifiers.runtime.reward_function` (out-of-process, deadlines).
+- the reward function is :func:`verifiers.runtime.reward_function` (out-of-process, deadlines);
+- with ``grpo.refine``, every completion is a refinement episode (attempt, feedback, revision;
+  :mod:`selfimprove.train.refine_episodes`) and the reward is its final answer's verification.
 
 Limits: one GRPOTrainer per round (its optimizer state does not carry over between rounds);
 ``steps_per_round`` steps of ``prompts_per_step`` prompts each, so a round sees
@@ -25,7 +27,8 @@ from rollouts.engine import RolloutEngine
 from selfimprove.evaluate import grade, sampling_params
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
-from selfimprove.train.rollout_source import RolloutSource, prompt_key
+from selfimprove.train.refine_episodes import RefineEpisodes
+from selfimprove.train.rollout_source import RolloutSource, episode_reward, prompt_key
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult, checked_extra, mean_logged
 from selfimprove.zero_export import consolidated_model
 from verifiers.runtime import reward_function
@@ -71,7 +74,8 @@ class GRPO(Strategy):
         params = sampling_params(self.cfg)
         engine = RolloutEngine(policy.model, policy.tokenizer, params, seed=seed, policy=policy.name,
                                round=data.round, progress=False)
-        source = RolloutSource(engine, by_key, cached)
+        episodes = RefineEpisodes(engine, self.runtime) if g.refine else None
+        source = RolloutSource(engine, by_key, cached, episodes)
         args = GRPOConfig(
             **self.common_args(policy, seed), learning_rate=g.learning_rate, max_steps=g.steps_per_round,
             lr_scheduler_type=g.lr_scheduler_type,
@@ -82,7 +86,10 @@ class GRPO(Strategy):
             max_completion_length=self.cfg.sampling.max_new_tokens, temperature=self.cfg.sampling.temperature,
             top_p=self.cfg.sampling.top_p, **checked_extra(GRPOConfig, g.extra, "train.grpo.extra"),
         )
-        reward = random_reward(seed) if self.cfg.train.reward == "random" else reward_function(self.runtime)
+        if self.cfg.train.reward == "random":
+            reward = random_reward(seed)
+        else:
+            reward = episode_reward if g.refine else reward_function(self.runtime)
         trainer = GRPOTrainer(model=policy.model, reward_funcs=[reward], args=args,
                               train_dataset=datasets.Dataset.from_list(rows), processing_class=policy.tokenizer,
                               rollout_func=source)
@@ -90,14 +97,17 @@ class GRPO(Strategy):
         policy.model = consolidated_model(trainer, policy.model)  # under ZeRO-3: gathered, plain again
         policy.model.eval()
         policy.tokenizer.padding_side = "left"
-        if source.fresh:
-            grade(source.fresh, self.runtime, progress=False)
+        ungraded = [t for t in source.fresh if t.verification is None]
+        if ungraded:
+            grade(ungraded, self.runtime, progress=False)
+        revisions = episodes.revisions if episodes is not None else []
         history = trainer.state.log_history
         return UpdateResult(
-            steps=trainer.state.global_step, traces=source.fresh,
+            steps=trainer.state.global_step, traces=source.fresh + revisions,
             metrics={"train/reward": mean_logged(history, "reward"), "train/loss": mean_logged(history, "loss"),
                      "train/entropy": mean_logged(history, "entropy"),
                      "train/completion_length": mean_logged(history, "completions/mean_length"),
                      "train/groups": len(data.groups), "train/served_cached": source.served_cached,
-                     "train/sampled_fresh": len(source.fresh)},
+                     "train/sampled_fresh": len(source.fresh), "train/revisions": len(revisions),
+                     "train/revisions_correct": sum(t.verification.correct for t in revisions)},
         )
