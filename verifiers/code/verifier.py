@@ -51,7 +51,7 @@ def _exit_note(report: dict, timeout_s: float) -> str:
     return ""
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)  # as the harness's plan cache (worker/harness.py)
 def _test_steps(tests: str, entry_point: str | None) -> tuple:
     """Planned once per problem: a trainer grades G samples of each problem."""
     return tuple(plan_tests(tests, entry_point))
