@@ -121,6 +121,10 @@ class TrainConfig:
         help="'random' is a control: training verdicts are coin flips (p = 0.5); evaluation still uses the verifier.",
     )
     eval_before: bool = field(True, help="Evaluate the base policy on the held-out split before round 1.")
+    eval_every: int = field(
+        1, help="Evaluate on the held-out split after every N-th round; the last round (by count or time budget) "
+        "is always evaluated."
+    )
     time_budget_minutes: float | None = field(
         None, help="Start no new round after this much wall-clock time excluding evaluation (None = no limit)."
     )
@@ -137,6 +141,8 @@ class TrainConfig:
             raise ValueError("rounds must be >= 0; samples_per_prompt, per_prompt_cap, keep_checkpoints >= 1")
         if not self.schedule:
             raise ValueError("schedule must name at least one strategy, e.g. [rft]")
+        if self.eval_every < 1:
+            raise ValueError(f"eval_every must be >= 1 (1 = after every round), got {self.eval_every}")
         low, high = (self.curriculum.band + [None, None])[:2] if len(self.curriculum.band) == 2 else (None, None)
         if low is None or not 0.0 <= low < high <= 1.0:
             raise ValueError(f"curriculum.band must be [low, high] with 0 <= low < high <= 1, got {self.curriculum.band}")

@@ -327,7 +327,11 @@ class Loop:
                 if t.refine.enabled:
                     self.refine(round, generated)
             self.train(round, name, generated, kept)
-            self.eval_phase(round, name)
+            if round == t.rounds or not self.budget_left() or round % t.eval_every == 0:
+                self.eval_phase(round, name)
+            else:  # the round is complete all the same ("eval" marks a round done for --resume)
+                self._complete(round, "eval", 0.0, eval_phase=True, rounds_done=max(self.state.rounds_done, round))
+                self._say(f"round {round} done; evaluation skipped (train.eval_every={t.eval_every})")
         return self.state.history
 
 

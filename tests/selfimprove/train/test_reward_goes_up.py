@@ -21,3 +21,12 @@ def test_rft_rounds_raise_reward(tmp_path):
     assert history[-1]["pass@1"] > history[0]["pass@1"] + 0.1, [h["pass@1"] for h in history]
     steps = [m["step"] for m in lines]
     assert steps == sorted(steps) and steps[-1] > 0
+
+
+def test_eval_every_skips_rounds_but_always_evaluates_the_last(tmp_path):
+    cfg = load_config(None, tiny_overrides(tmp_path, "every", **{
+        "train.rounds": 3, "train.eval_every": 2, "train.prompts_per_round": 8, "train.sft.epochs": 1}))
+    history = run_train(cfg, quiet=True)
+    assert [h["round"] for h in history] == [0, 2, 3]
+    state = json.loads((tmp_path / "every" / "state.json").read_text())
+    assert state["rounds_done"] == 3 and "1:eval" in state["completed"]
