@@ -59,7 +59,7 @@ _STARTUP_TIMEOUT_S = 120.0
 # The queued item must fit in the pipe buffer (64 KiB on Linux) or the write would block the
 # caller behind a busy, possibly hung, worker; bigger items are sent only to idle workers.
 _DEPTH = 2
-_PIPELINE_MAX_BYTES = 32 * 1024
+_PIPELINE_MAX_BYTES = 32 * 1024  # also at most half the pipe's real size (_Worker.pipeline_max)
 
 
 @dataclass
@@ -129,7 +129,7 @@ def _worker_main() -> None:
                 raise TypeError(f"verifier returned {type(result).__name__}, not Verification")
             _send(proto_out, ("ok", result.to_dict()))
         except MemoryError:
-            _send(proto_out, ("error", f"verifier ran out of memory (worker limit {memory_mb} MB)"))
+            _send(proto_out, ("fatal", f"verifier ran out of memory (worker limit {memory_mb} MB)"))
             return  # the heap may be in a bad state: let the caller start a fresh worker
         except Exception as exc:  # reported as Status.ERROR with the reason, never as a 0
             _send(proto_out, ("error", f"{type(exc).__name__}: {exc}"[:2000]))
@@ -155,6 +155,7 @@ class _Worker:
         self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
         self.ready = False
         self.started = time.monotonic()
+        self.pipeline_max = _pipeline_max(self.stdin.fileno())
         self.tasks: collections.deque[int] = collections.deque()  # sent, not answered; head runs
         self.head_started = 0.0
         _send(self.stdin, (name, options, memory_mb))
@@ -182,6 +183,21 @@ class _Worker:
         except subprocess.TimeoutExpired:
             return "worker closed its pipe"
         return f"worker died (exit code {code})" + (" - killed by a signal" if code < 0 else "")
+
+
+def _pipeline_max(fd: int) -> int:
+    """Largest frame that may wait in the pipe behind a busy worker without blocking the caller.
+
+    Linux pipes hold 64 KiB, but only 8 KiB once a user passes ``pipe-user-pages-soft``.
+    Where the size cannot be read, nothing is queued (every item waits for an idle worker).
+    """
+    try:
+        import fcntl
+
+        size = fcntl.fcntl(fd, getattr(fcntl, "F_GETPIPE_SZ", 1032))
+    except (OSError, ImportError):
+        return 0
+    return min(_PIPELINE_MAX_BYTES, size // 2)
 
 
 def _kill_all(workers: list[_Worker]) -> None:
@@ -255,7 +271,15 @@ class VerifierRuntime:
             if self.in_process:
                 self._run_in_process(items, todo, results, bar)
             else:
-                self._run_pool(items, todo, results, bar)
+                try:
+                    self._run_pool(items, todo, results, bar)
+                except BaseException:
+                    # Workers holding this batch's items would answer into the next batch's slots.
+                    for w in list(self._pool):
+                        if w.tasks:
+                            w.tasks.clear()
+                            self._replace(w)
+                    raise
             bar(None)
             final = [r if r is not None else Verification.error("no result (internal error)") for r in results]
             batch_counts = collections.Counter(r.status.value for r in final)
@@ -347,7 +371,7 @@ class VerifierRuntime:
             while remaining:
                 self._sync_selector(sel, watched)
                 for slot, w in enumerate(list(self._pool)):
-                    while w.ready and len(w.tasks) < _DEPTH and queues:
+                    while w.ready and len(w.tasks) < _DEPTH and queues.has_work_for(slot, busy=bool(w.tasks)):
                         i = queues.take(slot)
                         item = items[i]
                         try:
@@ -357,15 +381,23 @@ class VerifierRuntime:
                             remaining -= 1
                             bar(1)
                             continue
-                        if w.tasks and len(frame) > _PIPELINE_MAX_BYTES:
+                        if w.tasks and len(frame) > w.pipeline_max:
                             queues.give_back(slot, i)  # too big to queue behind a busy worker
                             break
                         try:
                             w.submit(i, frame)
-                        except (BrokenPipeError, OSError):  # the worker died: retry its items
+                        except (BrokenPipeError, OSError):  # the worker died
                             w.tasks.pop()
-                            queues.give_back(slot, i)
-                            remaining -= self._fail(w, None, results, queues)
+                            queues.give_back(slot, i)  # never sent: retried
+                            # Its last words are still in the pipe (a result, a fatal report, or
+                            # EOF); a dead worker's pipe cannot block the read.
+                            finished = 0
+                            while w.tasks and w in self._pool:
+                                finished += self._read(w, results, queues)
+                            if w in self._pool:
+                                self._fail(w, None, results, queues)
+                            remaining -= finished
+                            bar(finished)
                             break
                 self._sync_selector(sel, watched)
                 now = time.monotonic()
@@ -422,6 +454,8 @@ class VerifierRuntime:
             return False
         if not w.tasks:
             return False
+        if kind == "fatal":  # the worker reports its item and exits: retry what is queued behind it
+            return bool(self._fail(w, Verification.error(payload), results, queues))
         task = w.tasks.popleft()
         if w.tasks:  # the worker went straight on to the next item in its pipe
             w.head_started = time.monotonic()
@@ -458,6 +492,11 @@ class _AffinityQueues:
 
     def __bool__(self) -> bool:
         return any(self._queues)
+
+    def has_work_for(self, slot: int, busy: bool) -> bool:
+        """A busy worker only pipelines its own items; stealing is for idle workers (a stolen item
+        queued behind a slow one would wait while another worker might be free)."""
+        return bool(self._queues[slot]) if busy else bool(self)
 
     def take(self, slot: int) -> int:
         if self._queues[slot]:

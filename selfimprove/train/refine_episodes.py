@@ -19,14 +19,26 @@ tokenized on its own. The engine sampled the revision from the whole conversatio
 one go, which can split tokens differently at the two seams; the difference is at most a token
 or two of the prompt side, never of the policy's own tokens.
 
-Limits: one revision turn (as :mod:`selfimprove.train.refine`); the chat template must render
-an assistant message verbatim (checked, with a clear error); under the random-reward control
-the decision to revise still follows the real verdict (the reward itself is a coin flip).
+Limits:
+
+- one revision turn (as :mod:`selfimprove.train.refine`); an episode is up to twice
+  ``sampling.max_new_tokens`` plus the feedback turn long (TRL does not cut ``rollout_func``
+  output), so budget memory for that;
+- the chat template must render an assistant message verbatim after the generation prompt:
+  checked once when the builder is made (templates that trim or drop earlier turns, e.g. ones
+  that strip ``<think>`` blocks, fail there with a clear error); a single sample the template
+  still re-renders differently (leading or trailing whitespace a template trims) is trained as
+  its attempt alone, with a warning;
+- the round's groups are chosen by first-attempt reward variance, so groups whose attempts all
+  failed, where a revision could add signal, are dropped like any zero-variance group;
+- under the random-reward control, groups sampled in the generate phase carry coin-flip
+  verdicts, so which attempts get revised is random as well; fresh ones use the real verdict.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Sequence
 
 from rollouts.engine import RolloutEngine
@@ -34,6 +46,9 @@ from rollouts.trace import Trace
 from selfimprove.evaluate import grade
 from selfimprove.train.refine import revision_request
 from verifiers.runtime import VerifierRuntime
+
+log = logging.getLogger(__name__)
+_PROBE = "PROBE-4f1c 12"
 
 
 @dataclasses.dataclass
@@ -57,6 +72,13 @@ class RefineEpisodes:
         self.engine = engine
         self.runtime = runtime
         self.revisions: list[Trace] = []  # every revision sampled, for the trace store
+        self.unspliced = 0  # revisions trained as their attempt alone (the template re-rendered it)
+        messages = [{"role": "user", "content": "Q"}]
+        if self._bridge_text(messages, _PROBE, [*messages, {"role": "assistant", "content": _PROBE},
+                                                {"role": "user", "content": "F"}]) is None:
+            raise ValueError("train.grpo.refine: this model's chat template does not render an assistant message "
+                             "verbatim after the generation prompt (it trims or drops earlier turns), so an episode "
+                             "cannot be one sequence; turn train.grpo.refine off for this model")
 
     def build(self, groups: Sequence[Sequence[Trace]]) -> list[list[Episode]]:
         attempts = [t for group in groups for t in group]
@@ -79,21 +101,29 @@ class RefineEpisodes:
         if revision is None:
             return Episode(attempt, None, ids, logprobs, [1] * len(ids))
         bridge = self.bridge_ids(attempt, revision.messages)
+        if bridge is None:
+            self.unspliced += 1
+            log.warning("grpo.refine: the chat template re-renders this attempt differently; training it without "
+                        "its revision (%d so far)", self.unspliced)
+            return Episode(attempt, None, ids, logprobs, [1] * len(ids))
         rev_ids = list(revision.completion_ids) or [self.engine.tokenizer.eos_token_id]
         rev_logprobs = list(revision.logprobs or [0.0] * len(revision.completion_ids)) or [0.0]
         return Episode(attempt, revision, ids + bridge + rev_ids, logprobs + [0.0] * len(bridge) + rev_logprobs,
                        [1] * len(ids) + [0] * len(bridge) + [1] * len(rev_ids))
 
-    def bridge_ids(self, attempt: Trace, revision_messages: list[dict[str, str]]) -> list[int]:
-        """Tokens between the sampled attempt and the revision's first sampled token."""
-        tok = self.engine.tokenizer
-        head = self.engine.render(attempt.messages) + attempt.completion
+    def _bridge_text(self, messages: list[dict[str, str]], completion: str,
+                     revision_messages: list[dict[str, str]]) -> str | None:
+        head = self.engine.render(messages) + completion
         full = self.engine.render(revision_messages)
-        if not full.startswith(head):
-            raise ValueError("train.grpo.refine: this model's chat template does not render an assistant message "
-                             "verbatim after the generation prompt, so an episode cannot be spliced into one "
-                             "sequence; turn train.grpo.refine off for this model")
-        tail = full[len(head):]
+        return full[len(head):] if full.startswith(head) else None
+
+    def bridge_ids(self, attempt: Trace, revision_messages: list[dict[str, str]]) -> list[int] | None:
+        """Tokens between the sampled attempt and the revision's first sampled token; ``None``
+        when the template does not reproduce the attempt verbatim."""
+        tok = self.engine.tokenizer
+        tail = self._bridge_text(attempt.messages, attempt.completion, revision_messages)
+        if tail is None:
+            return None
         if attempt.completion_ids and attempt.completion_ids[-1] in self.engine.eos_ids:
             # The attempt's own end-of-turn token (kept in its ids) is also in the rendered turn.
             end = tok.decode(attempt.completion_ids[-1:])

@@ -198,3 +198,50 @@ def test_items_sharing_a_reference_go_to_one_worker() -> None:
         results = rt.verify_batch([VerifyItem(str(i), ref) for ref in (a, b) for i in range(3)])
     pids = [r.details["pid"] for r in results]
     assert len(set(pids[:3])) == 1 and len(set(pids[3:])) == 1 and pids[0] != pids[3]
+
+
+def oom_once(completion: str, reference: Any) -> Verification:
+    if completion == "oom":
+        raise MemoryError
+    return Verification.graded(True, completion)
+
+
+def test_out_of_memory_item_does_not_take_the_item_queued_behind_it() -> None:
+    with VerifierRuntime(f"{HERE}:oom_once", workers=1, deadline_s=10) as rt:
+        rt.wait_until_ready()
+        results = rt.verify_batch([VerifyItem("oom", 0), VerifyItem("fine", 0), VerifyItem("also", 0)])
+    assert results[0].status is Status.ERROR and "out of memory" in results[0].feedback
+    assert results[1].correct and results[2].correct
+
+
+def test_an_exception_mid_batch_leaves_no_stale_items_for_the_next(monkeypatch) -> None:
+    with VerifierRuntime(f"{HERE}:nap", workers=1, deadline_s=10) as rt:
+        rt.wait_until_ready()
+        calls = {"n": 0}
+        real_read = rt._read
+
+        def flaky_read(w, results, queues):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise KeyboardInterrupt
+            return real_read(w, results, queues)
+
+        monkeypatch.setattr(rt, "_read", flaky_read)
+        with pytest.raises(KeyboardInterrupt):
+            rt.verify_batch([VerifyItem("a", 0), VerifyItem("b", 0)])
+        results = rt.verify_batch([VerifyItem("c", 0)])
+    assert results[0].correct and results[0].extracted == "c"
+
+
+def test_pipeline_limit_follows_the_real_pipe_size() -> None:
+    import fcntl
+
+    from verifiers.runtime import _pipeline_max
+
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+        assert _pipeline_max(w) == 2048
+    finally:
+        os.close(r)
+        os.close(w)

@@ -81,3 +81,25 @@ def test_grpo_round_on_refinement_episodes(tmp_path):
     assert len(revisions) > 0 and (revisions["round"] == 1).all()
     metrics = pd.read_json(tmp_path / "refine" / "metrics.jsonl", lines=True)
     assert metrics["train/revisions"].dropna().iloc[-1] == len(revisions)
+
+
+TRIMMING = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] | trim"
+            " + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+DROPPING = ("{% for message in messages %}{% if message['role'] != 'assistant' %}{{ '<|im_start|>' + message['role']"
+            " + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endif %}{% endfor %}"
+            "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def test_templates_that_cannot_splice_fail_early_or_fall_back_per_sample(tiny, monkeypatch):
+    monkeypatch.setattr(tiny.tokenizer, "chat_template", DROPPING)
+    engine = RolloutEngine(tiny.model, tiny.tokenizer, SamplingParams(max_new_tokens=4, temperature=1.0),
+                           seed=0, progress=False)
+    with VerifierRuntime(TOY, workers=1, in_process=True) as runtime:
+        with pytest.raises(ValueError, match="train.grpo.refine off"):
+            RefineEpisodes(engine, runtime)
+        monkeypatch.setattr(tiny.tokenizer, "chat_template", TRIMMING)
+        builder = RefineEpisodes(engine, runtime)  # trims only surrounding whitespace: accepted
+        messages = [{"role": "user", "content": "What is 2 + 2?"}]
+        (episode,), = builder.build([[_attempt(tiny.tokenizer, messages, " five ", True)]])
+    assert episode.revision is None and builder.unspliced == 1 and len(builder.revisions) == 1
+    assert set(episode.env_mask) == {1} and episode.score == 0.0
