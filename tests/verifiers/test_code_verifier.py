@@ -124,3 +124,21 @@ def test_prefetched_calls_keep_order_and_partial_credit(verifier):
     result = verifier(hang, "assert f(1) == 1\nassert f(2) == 2\nassert f(3) == 3\n")
     assert result.status is Status.WRONG and result.details["passed"] == 1
     assert "time limit" in result.feedback
+
+
+CHECK_SUITE = "def check(candidate):\n    for i in range(50):\n        assert candidate(i) == i + 1\n"
+
+
+@pytest.mark.parametrize("call", ["check(inc)\n", "if __name__ == '__main__':\n    check(inc)\n"])
+def test_a_called_test_function_is_the_test_not_its_definition(verifier, call):
+    """Regression: `def check` (asserts inside) counted as a passing test and the `check(inc)`
+    call as setup whose failure was not scored, so a wrong solution got full credit."""
+    right = verifier("def inc(x):\n    return x + 1\n", CHECK_SUITE + call)
+    wrong = verifier("def inc(x):\n    return x + 2\n", CHECK_SUITE + call)
+    assert right.status is Status.CORRECT and right.details["total"] == 1
+    assert wrong.status is Status.WRONG and wrong.score == 0.0 and "left side is 2" in wrong.feedback
+
+
+def test_a_test_function_that_is_never_called_is_ungradeable(verifier):
+    result = verifier("def inc(x):\n    return x + 1\n", CHECK_SUITE)
+    assert result.status is Status.INVALID and "never calls it" in result.feedback

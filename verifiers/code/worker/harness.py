@@ -83,7 +83,8 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
     plan = _cached_plan(test_code, entry_point)
     steps = [step for step, _ in plan]
     channel = Channel(calls, replies)
-    ns: dict = {"__name__": "__tests__", "__builtins__": builtins, EQ_HELPER: _assert_eq}
+    # "__main__": test scripts guarded by `if __name__ == "__main__":` run, as they would as a script.
+    ns: dict = {"__name__": "__main__", "__builtins__": builtins, EQ_HELPER: _assert_eq}
     hello = None
     try:
         hello = wire.recv(replies, MAX_REPLY)

@@ -1,8 +1,10 @@
 """Split test code into ordered steps: *setup* statements and *tests*.
 
 A test is a top-level statement that contains an ``assert`` (a bare ``assert``, or a loop or
-``with`` block holding asserts); every other statement (imports, helper definitions,
-assignments) is setup, run in order. With an ``entry_point`` and a HumanEval-style
+``with`` block holding asserts) or calls a function the test code defines with asserts in it
+(``check(f)`` after ``def check(candidate): assert ...``); every other statement (imports,
+definitions, assignments) is setup, run in order. A definition is never a test, even when its
+body asserts: defining a function checks nothing. With an ``entry_point`` and a HumanEval-style
 ``def check(candidate): ...``, the steps are the statements of ``check``'s body, run with
 ``candidate`` bound to the solution's ``entry_point`` function, after the module's other
 statements. So ``score`` is the fraction of asserting statements that passed.
@@ -54,10 +56,24 @@ def _has_assert(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Assert) for n in ast.walk(node))
 
 
-def _step(code: str, stmt: ast.stmt, force_setup: bool = False) -> Step:
-    kind = "test" if _has_assert(stmt) and not force_setup else "setup"
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _asserting_defs(tree: ast.Module) -> frozenset[str]:
+    """Names of the module-level functions and classes whose bodies assert (test helpers)."""
+    return frozenset(s.name for s in tree.body if isinstance(s, _DEFINITIONS) and _has_assert(s))
+
+
+def _calls(stmt: ast.AST, names: frozenset[str]) -> bool:
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names
+               for n in ast.walk(stmt))
+
+
+def _step(code: str, stmt: ast.stmt, force_setup: bool = False, helpers: frozenset[str] = frozenset()) -> Step:
+    asserts = _has_assert(stmt) or _calls(stmt, helpers)
+    kind = "test" if asserts and not force_setup and not isinstance(stmt, _DEFINITIONS) else "setup"
     source = ast.get_source_segment(code, stmt) or ast.unparse(stmt)
-    if kind == "test":
+    if _has_assert(stmt):  # helper definitions too: their asserts fail inside a test step
         stmt = ast.fix_missing_locations(_ExplainEquality().visit(stmt))
     return Step(kind, source, ast.Module(body=[stmt], type_ignores=[]))
 
@@ -107,8 +123,9 @@ def plan_tests(code: str, entry_point: str | None = None) -> list[Step]:
     except SyntaxError as exc:
         raise TestPlanError(f"test code does not parse: {exc}") from exc
     check = _find_check(tree) if entry_point else None
+    helpers = _asserting_defs(tree)
     if check is None:
-        steps = [_step(code, stmt) for stmt in tree.body]
+        steps = [_step(code, stmt, helpers=helpers) for stmt in tree.body]
     else:
         # Helper defs at module level are setup even if they assert: they only define.
         steps = [_step(code, stmt, force_setup=True) for stmt in tree.body if stmt is not check]
@@ -118,7 +135,9 @@ def plan_tests(code: str, entry_point: str | None = None) -> list[Step]:
         for stmt in check.body:
             if isinstance(stmt, ast.Return):
                 break
-            steps.append(_step(code, stmt))
+            steps.append(_step(code, stmt, helpers=helpers - {check.name}))
     if not any(s.is_test for s in steps):
-        raise TestPlanError("test code contains no assert statement, so nothing can be graded")
+        hint = (" (it defines a test function but never calls it: call it, e.g. check(f), or give the "
+                "entry_point field for HumanEval-style check(candidate))" if helpers else "")
+        raise TestPlanError("test code runs no assert statement, so nothing can be graded" + hint)
     return steps
