@@ -17,6 +17,15 @@ so every arm's curve has the same x-axis whatever its evaluation cadence. Writes
     python benchmarks/self_improve.py --budget-minutes 4 --arms ours random     # a smoke run
     python benchmarks/self_improve.py --arms trl_grpo   # adds one arm to the results already in --out
 
+The README's numbers (2026-11-23, one arm at a time on an otherwise idle machine):
+
+    python benchmarks/self_improve.py --budget-minutes 30 --arms ours
+    python benchmarks/self_improve.py --budget-minutes 30 --arms trl_grpo --trl-eval-every 30
+    python benchmarks/self_improve.py --budget-minutes 30 --arms random --set train.eval_every=1000
+
+(the last two evaluate only at the start and at the budget, to fit the session: evals cost ~3 min
+each while the model still writes 50+ tokens per answer, and they pause the clock anyway).
+
 Limits: one seed per arm (wall-clock runs are noisy on a shared machine; compare the curves,
 not the third decimal); pass@1 is estimated from ``--eval-samples`` samples per problem.
 """
