@@ -65,6 +65,15 @@ class Episode:
         return final.verification.score
 
 
+def trainable_tokens(trace: Trace, eos_id: int) -> tuple[list[int], list[float]]:
+    """A completion's ids and logprobs as TRL needs them: at least one token (an empty
+    completion, from a first-token pad the engine dropped, becomes an immediate EOS)."""
+    ids = list(trace.completion_ids)
+    if not ids:
+        return [eos_id], [0.0]
+    return ids, list(trace.logprobs) if trace.logprobs is not None else [0.0] * len(ids)
+
+
 class RefineEpisodes:
     """Turns groups of first attempts into episodes (sampling and grading the revisions)."""
 
@@ -96,8 +105,8 @@ class RefineEpisodes:
         return [[self._episode(t, revisions.get(id(t))) for t in group] for group in groups]
 
     def _episode(self, attempt: Trace, revision: Trace | None) -> Episode:
-        ids = list(attempt.completion_ids) or [self.engine.tokenizer.eos_token_id]
-        logprobs = list(attempt.logprobs or [0.0] * len(attempt.completion_ids)) or [0.0]
+        eos = self.engine.tokenizer.eos_token_id
+        ids, logprobs = trainable_tokens(attempt, eos)
         if revision is None:
             return Episode(attempt, None, ids, logprobs, [1] * len(ids))
         bridge = self.bridge_ids(attempt, revision.messages)
@@ -106,8 +115,7 @@ class RefineEpisodes:
             log.warning("grpo.refine: the chat template re-renders this attempt differently; training it without "
                         "its revision (%d so far)", self.unspliced)
             return Episode(attempt, None, ids, logprobs, [1] * len(ids))
-        rev_ids = list(revision.completion_ids) or [self.engine.tokenizer.eos_token_id]
-        rev_logprobs = list(revision.logprobs or [0.0] * len(revision.completion_ids)) or [0.0]
+        rev_ids, rev_logprobs = trainable_tokens(revision, eos)
         return Episode(attempt, revision, ids + bridge + rev_ids, logprobs + [0.0] * len(bridge) + rev_logprobs,
                        [1] * len(ids) + [0] * len(bridge) + [1] * len(rev_ids))
 

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from rollouts.engine import RolloutEngine, RolloutRequest
 from rollouts.trace import Trace
 from selfimprove.tasks.base import Problem
-from selfimprove.train.refine_episodes import RefineEpisodes
+from selfimprove.train.refine_episodes import RefineEpisodes, trainable_tokens
 
 
 def prompt_key(messages: Sequence[dict[str, str]]) -> str:
@@ -81,10 +81,7 @@ class RolloutSource:
         for (key, messages, n), group in zip(runs, served):
             prompt_ids = tok(self.engine.render(messages), add_special_tokens=False).input_ids
             for t in group:
-                ids = list(t.completion_ids)
-                logprobs = list(t.logprobs) if t.logprobs is not None else [0.0] * len(ids)
-                if not ids:  # the engine drops a first-token pad; TRL needs >= 1 token: an immediate EOS
-                    ids, logprobs = [tok.eos_token_id], [0.0]
+                ids, logprobs = trainable_tokens(t, tok.eos_token_id)
                 out["prompt_ids"].append(prompt_ids)
                 out["completion_ids"].append(ids)
                 out["logprobs"].append(logprobs)
