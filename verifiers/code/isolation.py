@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import site
 import sys
 from pathlib import Path
 
@@ -50,8 +51,15 @@ def _python_roots() -> list[str]:
     return sorted(r for r in roots if not r.startswith("/usr/"))
 
 
+def _site_packages() -> list[str]:
+    return [path for path in site.getsitepackages() if os.path.isdir(path)]
+
+
 def _bootstrap(worker_parent: str) -> str:
-    return (f"import sys; sys.path.insert(0, {worker_parent!r}); "
+    # The worker runs with -S: site's start-up work (.pth files: editable installs,
+    # setuptools' shim) added 0.7 MB to the heap every solution fork copies. Programs may
+    # still import what is installed: the same site-packages directories go on sys.path.
+    return (f"import sys; sys.path.insert(0, {worker_parent!r}); sys.path.extend({_site_packages()!r}); "
             "from worker.main import main; sys.exit(main(sys.argv[1:]))")
 
 
@@ -92,14 +100,14 @@ def bwrap_command(bwrap: str, uid_index: int, tmpfs_mb: int) -> list[str]:
             "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
     uid_base = UID_BASE if root else -1
-    cmd += [sys.executable, "-I", "-B", "-c", _bootstrap("/sandbox"), str(uid_index), str(uid_base), "jail"]
+    cmd += [sys.executable, "-I", "-B", "-S", "-c", _bootstrap("/sandbox"), str(uid_index), str(uid_base), "jail"]
     return cmd
 
 
 def process_command(uid_index: int) -> list[str]:
     """No jail: the worker as a plain child process (weakest level)."""
     uid_base = UID_BASE if os.geteuid() == 0 else -1
-    return [sys.executable, "-I", "-B", "-c", _bootstrap(str(WORKER_DIR.parent)), str(uid_index),
+    return [sys.executable, "-I", "-B", "-S", "-c", _bootstrap(str(WORKER_DIR.parent)), str(uid_index),
             str(uid_base), "nojail"]
 
 

@@ -132,7 +132,8 @@ class CodeVerifier:
             # The harness never spoke: that is our failure, not the program's.
             harness = report["harness"]
             return Verification.error(f"test harness failed (exit {harness['exit']}, signal "
-                                      f"{harness['signal']}): {harness['stderr'][-1000:]}")
+                                      f"{harness['signal']}); its traceback, if any, is on the "
+                                      "sandbox worker's stderr")
         records = [f for f in frames if "i" in f and f.get("kind") == "test"]
         results = [{"source": r["source"], "passed": bool(r["ok"]), "error": r["error"]} for r in records]
         note = _exit_note(report, self.timeout_s)

@@ -85,12 +85,14 @@ class Channel:
         self.outstanding.add(self.next_id)
         return {"id": self.next_id, "call": name, "args": args, "kwargs": kwargs}
 
-    def prefetch(self, calls: list[tuple[str, tuple, dict]]) -> None:
+    def prefetch(self, calls: list[tuple[str, object, object]]) -> None:
+        """Send ``(name, args, kwargs)`` calls, arguments already :func:`codec.encode`-d, as
+        one batch; :meth:`call` later takes their replies."""
         if self.gone or not calls:
             return
         batch = []
         for name, args, kwargs in calls:
-            frame = self._frame(name, codec.encode(args), codec.encode(kwargs))
+            frame = self._frame(name, args, kwargs)
             self.prefetched[_key(name, frame["args"], frame["kwargs"])].append(frame["id"])
             batch.append(frame)
         self._send({"batch": batch})

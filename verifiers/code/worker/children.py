@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import os
 import signal
@@ -12,14 +11,13 @@ import traceback
 from . import confine as confine_mod
 
 WORKER_PID = os.getpid()
-# Compiled seccomp programs (sent by the host at startup) and their pid placeholder offsets.
-FILTERS: dict[str, tuple[bytes, tuple[int, ...]]] = {}
+# Compiled seccomp programs, sent by the host at startup, made ready to load before any fork.
+FILTERS: dict[str, confine_mod.Filter] = {}
 
 
 def set_filters(compiled: dict[str, str]) -> None:
     for name, hexcode in compiled.items():
-        bpf = bytes.fromhex(hexcode)
-        FILTERS[name] = (bpf, confine_mod.pid_slots(bpf))
+        FILTERS[name] = confine_mod.Filter(bytes.fromhex(hexcode))
 
 
 def fork() -> int:
@@ -43,8 +41,7 @@ def run_child(setup_fds: dict[int, int], limits: confine_mod.Limits, workdir: st
         for target, source in high.items():
             os.dup2(source, target, inheritable=True)
         os.closerange(max(setup_fds) + 1, 1 << 16)
-        bpf, pid_offsets = FILTERS["processes" if limits.processes else "strict"]
-        confine_mod.confine(limits, workdir, WORKER_PID, bpf, pid_offsets)
+        confine_mod.confine(limits, workdir, WORKER_PID, FILTERS["processes" if limits.processes else "strict"])
         code = body()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -72,24 +69,25 @@ def killpg(pid: int) -> None:
         pass
 
 
-@dataclasses.dataclass
 class Standby:
     """A solution process forked and confined ahead of its request, waiting for a program.
 
     Forking and confining are most of an execution's fixed cost; done between requests they
     leave the critical path. It is forked before the next request's test code ever enters
     the worker, so it cannot hold a copy of it.
+
+    Fields: ``stdin_w`` (its stdin), ``out_r`` and ``err_r`` (its output), ``control_w`` (the
+    program goes here), and ``calls_w`` and ``replies_r``, the harness-side ends of the call
+    pipes, handed to the harness per execution.
     """
 
-    pid: int
-    limits: confine_mod.Limits
-    workdir: str
-    stdin_w: int  # its stdin
-    out_r: int
-    err_r: int
-    control_w: int  # the program goes here
-    calls_w: int  # harness-side ends of the call pipes, handed to the harness per execution
-    replies_r: int
+    __slots__ = ("pid", "limits", "workdir", "stdin_w", "out_r", "err_r", "control_w", "calls_w", "replies_r")
+
+    def __init__(self, pid: int, limits: confine_mod.Limits, workdir: str, stdin_w: int, out_r: int,
+                 err_r: int, control_w: int, calls_w: int, replies_r: int) -> None:
+        self.pid, self.limits, self.workdir = pid, limits, workdir
+        self.stdin_w, self.out_r, self.err_r, self.control_w = stdin_w, out_r, err_r, control_w
+        self.calls_w, self.replies_r = calls_w, replies_r
 
     @classmethod
     def fork(cls, limits: confine_mod.Limits, workdir: str, body) -> Standby:

@@ -10,14 +10,17 @@ write a verdict: it can only return values (or fail to).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import functools
 import os
 import socket
+import time
 import traceback
+from types import CodeType
 
 from . import codec, wire
 from .channel import MAX_REPLY, Channel, Proxy, SolutionGone
-from .plan import EQ_HELPER, literal_calls, plan_tests
+from .plan import EQ_HELPER, Step, literal_calls, plan_tests
 
 # Plans and compiled code are reused: a trainer grades G samples of each problem in a row, and
 # an evaluation cycles through a whole benchmark. An LRU smaller than that cycle misses on every
@@ -26,9 +29,54 @@ from .plan import EQ_HELPER, literal_calls, plan_tests
 _PLAN_CACHE = 1024
 
 
+# Verdict frames are written in batches: one write per step woke the worker once per test.
+# A batch goes out at least this often, so a harness killed mid-run (its own test code hung)
+# loses at most this much of its record.
+_FLUSH_S = 0.02
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    steps: tuple[Step, ...]
+    code: tuple[CodeType, ...]
+    # Per step: its calls with literal arguments, arguments already encoded for the channel
+    # (walking the AST for them on every execution cost about 1 ms).
+    calls: tuple[tuple[tuple[str, object, object], ...], ...]
+
+
+def _prefetchable(step: Step) -> tuple[tuple[str, object, object], ...]:
+    found = []
+    for name, args, kwargs in literal_calls(step) if step.is_test else ():
+        try:
+            found.append((name, codec.encode(args), codec.encode(kwargs)))
+        except (codec.UnsupportedValue, RecursionError):
+            pass  # made as an ordinary call when the test runs
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=_PLAN_CACHE)
-def _cached_plan(test_code: str, entry_point: str | None) -> list:
-    return [(step, compile(step.module, "<tests>", "exec")) for step in plan_tests(test_code, entry_point)]
+def _cached_plan(test_code: str, entry_point: str | None) -> _Plan:
+    steps = tuple(plan_tests(test_code, entry_point))
+    return _Plan(steps, tuple(compile(s.module, "<tests>", "exec") for s in steps),
+                 tuple(_prefetchable(s) for s in steps))
+
+
+class _Verdicts:
+    """The verdict stream: frames are buffered and written every ``_FLUSH_S`` and at the end."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.pending, self.flushed_at = fd, [], time.monotonic()
+
+    def add(self, frame: dict) -> None:
+        self.pending.append(wire.encode_frame(frame))
+        if time.monotonic() - self.flushed_at >= _FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            wire.write_all(self.fd, b"".join(self.pending))
+            self.pending.clear()
+        self.flushed_at = time.monotonic()
 
 
 @functools.lru_cache(maxsize=_PLAN_CACHE)
@@ -81,7 +129,7 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
     ``entry_point`` is taken from the program.
     """
     plan = _cached_plan(test_code, entry_point)
-    steps = [step for step, _ in plan]
+    steps = plan.steps
     channel = Channel(calls, replies)
     # "__main__": test scripts guarded by `if __name__ == "__main__":` run, as they would as a script.
     ns: dict = {"__name__": "__main__", "__builtins__": builtins, EQ_HELPER: _assert_eq}
@@ -105,7 +153,9 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
                 ns.pop(entry_point, None)  # the stub from the prelude must not stand in
             else:
                 ns[entry_point] = entry
+    # The count goes out at once: a harness killed later still says how many tests there were.
     wire.send(results, {"steps": len(steps), "tests": sum(s.is_test for s in steps)})
+    verdicts = _Verdicts(results)
     # Names the tests may call the solution by: its own, and aliases such as HumanEval's
     # `candidate = entry_point`.
     proxies = {name: value.__name__ for name, value in ns.items() if isinstance(value, Proxy)}
@@ -113,15 +163,15 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
         alias, _, target = step.source.partition(" = ")
         if not step.is_test and target in proxies and alias.isidentifier():
             proxies[alias] = proxies[target]
-    for index, (step, code) in enumerate(plan):
+    for index, (step, code) in enumerate(zip(steps, plan.code)):
         record = {"i": index, "kind": step.kind, "source": step.source[:500], "ok": True, "error": None}
         if step.is_test and (index == 0 or not steps[index - 1].is_test) and not (channel.gone or setup_error):
             # A run of consecutive tests starts: prefetch its literal calls in one batch.
             run_end = next((j for j in range(index, len(steps)) if not steps[j].is_test), len(steps))
             try:
-                calls = [c for s in steps[index:run_end] for c in literal_calls(s, set(proxies))]
-                channel.prefetch([(proxies[name], args, kwargs) for name, args, kwargs in calls])
-            except (SolutionGone, codec.UnsupportedValue):
+                channel.prefetch([(proxies[name], args, kwargs) for calls in plan.calls[index:run_end]
+                                  for name, args, kwargs in calls if name in proxies])
+            except SolutionGone:
                 pass  # the calls themselves will report it
         if channel.gone or setup_error:
             record.update(ok=False, error=channel.gone or setup_error)
@@ -130,8 +180,9 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
                 exec(code, ns)
             except Exception as exc:  # noqa: BLE001 - a failing test is data, recorded below
                 record.update(ok=False, error=_error_text(exc))
-        wire.send(results, record)
-    wire.send(results, {"done": True, "calls": channel.next_id})
+        verdicts.add(record)
+    verdicts.add({"done": True, "calls": channel.next_id})
+    verdicts.flush()
 
 
 def serve(control: socket.socket) -> int:

@@ -21,19 +21,21 @@ import os
 import resource
 import socket
 import time
+import traceback
 
 from . import confine as confine_mod
-from . import harness, solution, wire
+from . import solution, wire
 from .children import Standby, exit_info, fork, killpg, run_child, set_filters
 from .supervise import Stream, parse_frames, remove_tree, supervise
 
 HARNESS_GRACE_S = 1.0  # after the solution is stopped, time for the harness to finish up
 HARNESS_MAX_RUNS = 500  # then a fresh harness process: bounds any slow leak in it
 # Imported once here so that each forked solution finds them loaded: `from typing import
-# List` alone costs milliseconds per execution otherwise. Small modules only: every MB of
-# worker heap costs about 0.1 ms per fork (hashlib, with OpenSSL, would add 3.7 MB).
+# List` alone costs milliseconds per execution otherwise. Small modules only: each MB of
+# worker heap costs every execution about 0.3 ms (the fork's page-table copy, the solution's
+# teardown). Not hashlib (OpenSSL: 3.7 MB) nor dataclasses (with inspect and ast: 1.1 MB).
 PRELOAD = ("typing", "math", "re", "collections", "itertools", "functools", "heapq", "bisect",
-           "string", "random", "copy", "operator", "dataclasses", "array", "cmath")
+           "string", "random", "copy", "operator", "array", "cmath")
 
 
 class Worker:
@@ -56,9 +58,19 @@ class Worker:
                                     uid=self.harness_uid)
         pid = fork()
         if pid == 0:
-            ours.close()
-            run_child({0: self.devnull, 1: self.devnull, 2: 2, 3: theirs.fileno()}, limits, None,
-                      lambda: harness.serve(socket.socket(fileno=3)))
+            try:
+                ours.close()
+                # Imported here, in the harness process and before its uid drop (a process-level
+                # jail's uid may not read the stdlib), never in the worker: test planning needs
+                # ast and dataclasses, which would grow the heap every solution fork copies.
+                from . import harness  # noqa: PLC0415
+
+                run_child({0: self.devnull, 1: self.devnull, 2: 2, 3: theirs.fileno()}, limits, None,
+                          lambda: harness.serve(socket.socket(fileno=3)))
+            except BaseException:  # noqa: BLE001 - an import error: say why, then end
+                traceback.print_exc()
+            finally:
+                os._exit(70)  # run_child itself never returns
         theirs.close()
         self.harness_pid, self.harness_sock, self.harness_runs = pid, ours, 0
 

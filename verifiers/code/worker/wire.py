@@ -40,10 +40,6 @@ def read_exact(fd: int, n: int) -> bytearray | None:
     return buf
 
 
-def send_bytes(fd: int, payload: bytes) -> None:
-    write_all(fd, _HEADER.pack(len(payload)) + payload)
-
-
 def recv_bytes(fd: int, limit: int = MAX_FRAME) -> bytearray | None:
     header = read_exact(fd, _HEADER.size)
     if header is None:
@@ -59,8 +55,13 @@ def recv_bytes(fd: int, limit: int = MAX_FRAME) -> bytearray | None:
     return body
 
 
+def encode_frame(obj: object) -> bytes:
+    payload = json.dumps(obj, separators=(",", ":")).encode()
+    return _HEADER.pack(len(payload)) + payload
+
+
 def send(fd: int, obj: object) -> None:
-    send_bytes(fd, json.dumps(obj, separators=(",", ":")).encode())
+    write_all(fd, encode_frame(obj))
 
 
 def recv(fd: int, limit: int = MAX_FRAME) -> object | None:
