@@ -142,3 +142,13 @@ def test_a_called_test_function_is_the_test_not_its_definition(verifier, call):
 def test_a_test_function_that_is_never_called_is_ungradeable(verifier):
     result = verifier("def inc(x):\n    return x + 1\n", CHECK_SUITE)
     assert result.status is Status.INVALID and "never calls it" in result.feedback
+
+
+def test_programs_import_installed_packages_and_unpreloaded_stdlib(verifier):
+    # The worker runs with `python -S`; installed packages must stay importable, and numeric
+    # libraries must not fail for want of threads (the jail sets their thread counts to 1).
+    assert verifier("import hashlib, dataclasses\ndef f():\n    return hashlib.sha256(b'').hexdigest()[:4]\n",
+                    "assert f() == 'e3b0'\n").correct
+    pytest.importorskip("numpy")
+    result = verifier("import numpy as np\ndef f():\n    return int(np.arange(5).sum())\n", "assert f() == 10\n")
+    assert result.correct, result.feedback

@@ -98,7 +98,10 @@ def bwrap_command(bwrap: str, uid_index: int, tmpfs_mb: int) -> list[str]:
     cmd += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", str(WORKER_DIR), JAIL_WORKER,
             "--dev", "/dev", "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+            # Numeric libraries must not start thread pools: the program may have no threads.
+            "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
+            "--setenv", "MKL_NUM_THREADS", "1"]
     uid_base = UID_BASE if root else -1
     cmd += [sys.executable, "-I", "-B", "-S", "-c", _bootstrap("/sandbox"), str(uid_index), str(uid_base), "jail"]
     return cmd
