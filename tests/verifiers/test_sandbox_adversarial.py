@@ -13,6 +13,7 @@ import socket
 import textwrap
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -458,6 +459,19 @@ def test_a_worker_killed_mid_request_is_retried():
         report = sandbox.run_tests("import time\ndef f():\n    time.sleep(0.6)\n    return 1\n", "assert f() == 1\n")
         killer.join()
         assert report["results"][1]["ok"]
+
+
+def test_workers_outlive_the_thread_that_started_them():
+    # bwrap's --die-with-parent follows the starting *thread*: a worker started from a
+    # short-lived thread pool must not die (and be restarted) when that pool shuts down.
+    with Sandbox(workers=2, timeout_s=5.0) as sandbox:
+        for _ in range(2):
+            with ThreadPoolExecutor(2) as pool:
+                reports = list(pool.map(lambda i: sandbox.run_tests(f"def f():\n    return {i}\n",
+                                                                    f"assert f() == {i}\n"), range(4)))
+            assert all(r["results"][1]["ok"] for r in reports)
+        time.sleep(0.2)
+        assert all(w.alive() for w in sandbox._workers.values()) and sandbox.restarts == 0
 
 
 def children_of(pid: int) -> set[int]:

@@ -52,6 +52,7 @@ What is not protected:
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import json
 import os
 import queue
@@ -89,6 +90,40 @@ def _warn_once(message: str) -> None:
     warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
+class _Spawner:
+    """Starts worker processes from one long-lived thread.
+
+    bubblewrap's ``--die-with-parent`` is ``PR_SET_PDEATHSIG``, which fires when the *thread*
+    that started the process exits, not the process. A worker started from a caller's thread
+    pool died with that pool (a benchmark that made a pool per round restarted every worker
+    every round). Started from this thread, which lives as long as the interpreter, workers
+    die only with the trainer.
+    """
+
+    _lock = threading.Lock()
+    _requests: queue.SimpleQueue | None = None
+
+    @classmethod
+    def popen(cls, *args: Any, **kwargs: Any) -> subprocess.Popen:
+        with cls._lock:
+            if cls._requests is None:
+                cls._requests = queue.SimpleQueue()
+                threading.Thread(target=cls._serve, args=(cls._requests,), name="sandbox-spawner",
+                                 daemon=True).start()
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        cls._requests.put((args, kwargs, done))
+        return done.result()
+
+    @staticmethod
+    def _serve(requests: queue.SimpleQueue) -> None:
+        while True:
+            args, kwargs, done = requests.get()
+            try:
+                done.set_result(subprocess.Popen(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                done.set_exception(exc)
+
+
 class _Worker:
     """One running worker process and its pipes. Used by one thread at a time."""
 
@@ -96,9 +131,9 @@ class _Worker:
         self.stderr = tempfile.TemporaryFile()
         # No preexec_fn and close_fds: CPython spawns with vfork, so the (possibly huge) caller
         # is not copied; start_new_session lets close() kill the whole group.
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr, env={"PATH": "/usr/bin:/bin"},
-                                     start_new_session=True, close_fds=True)
+        self.proc = _Spawner.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=self.stderr, env={"PATH": "/usr/bin:/bin"},
+                                   start_new_session=True, close_fds=True)
         try:
             wire.send(self.proc.stdin.fileno(), {"filters": filters})
             self.hello = self._read(time.monotonic() + START_TIMEOUT_S)
