@@ -29,7 +29,10 @@ from .children import Standby, exit_info, fork, killpg, run_child, set_filters
 from .supervise import Stream, parse_frames, remove_tree, supervise
 
 HARNESS_GRACE_S = 1.0  # after the solution is stopped, time for the harness to finish up
-HARNESS_MAX_RUNS = 500  # then a fresh harness process: bounds any slow leak in it
+# Then a fresh harness process: bounds any slow leak in it (its address space is capped too).
+# Not much lower: a new harness plans every test suite again (about 2 ms each, cold), which
+# at 500 runs cost close to 1 ms per execution on HumanEval.
+HARNESS_MAX_RUNS = 2000
 # Imported once here so that each forked solution finds them loaded: `from typing import
 # List` alone costs milliseconds per execution otherwise. Small modules only: each MB of
 # worker heap costs every execution about 0.3 ms (the fork's page-table copy, the solution's
