@@ -93,7 +93,7 @@ def run_trl_grpo(out: Path, budget_min: float, eval_samples: int, eval_every_min
     from selfimprove.tasks import load_task
     from selfimprove.tasks.base import cap_split
     from selfimprove.train.state import phase_seed
-    from verifiers.runtime import reward_function
+    from verifiers.trl_reward import reward_function
 
     cfg = load_cfg(out, "trl_grpo", budget_min, eval_samples, extra)
     run_dir = rundir.prepare(cfg)

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from verifiers.base import Status, Verification
-from verifiers.runtime import VerifierRuntime, VerifyItem, reward_function
+from verifiers.runtime import VerifierRuntime, VerifyItem
+from verifiers.trl_reward import reward_function
 
 HERE = "tests.verifiers.test_runtime"
 

@@ -9,7 +9,7 @@ All of the policy-gradient math is TRL's: ``loss_type``, ``beta``, ``epsilon`` /
 - generation goes through TRL's ``rollout_func`` to our engine, which first serves those
   already-sampled groups (``grpo.reuse_rollouts``) and samples fresh ones after that
   (see :mod:`selfimprove.train.rollout_source`);
-- the reward function is :func:`verifiers.runtime.reward_function` (out-of-process, deadlines);
+- the reward function is :func:`verifiers.trl_reward.reward_function` (out-of-process, deadlines);
 - with ``grpo.refine``, every completion is a refinement episode (attempt, feedback, revision;
   :mod:`selfimprove.train.refine_episodes`) and the reward is its final answer's verification.
 
@@ -31,7 +31,7 @@ from selfimprove.train.refine_episodes import RefineEpisodes
 from selfimprove.train.rollout_source import RolloutSource, episode_reward, prompt_key
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult, checked_extra, mean_logged
 from selfimprove.zero_export import consolidated_model
-from verifiers.runtime import reward_function
+from verifiers.trl_reward import reward_function
 
 log = logging.getLogger(__name__)
 
