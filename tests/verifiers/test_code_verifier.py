@@ -152,3 +152,16 @@ def test_programs_import_installed_packages_and_unpreloaded_stdlib(verifier):
     pytest.importorskip("numpy")
     result = verifier("import numpy as np\ndef f():\n    return int(np.arange(5).sum())\n", "assert f() == 10\n")
     assert result.correct, result.feedback
+
+
+def test_stdio_programs_may_end_with_exit(verifier):
+    # The worker runs `python -S`; exit() and quit() (site's) must still exist.
+    result = verifier("print(int(input()) * 2)\nexit()\n", [{"input": "3", "output": "6"}])
+    assert result.correct, result.feedback
+
+
+def test_verdicts_recorded_before_test_code_exits_are_kept(verifier):
+    # Verdicts are written in batches; trusted test code ending with sys.exit() must not
+    # lose the ones already recorded.
+    result = verifier("def f(x):\n    return x\n", "assert f(1) == 1\nassert f(2) == 2\nimport sys\nsys.exit(0)\n")
+    assert result.correct and result.details["passed"] == 2, result.feedback

@@ -474,6 +474,42 @@ def test_workers_outlive_the_thread_that_started_them():
         assert all(w.alive() for w in sandbox._workers.values()) and sandbox.restarts == 0
 
 
+def test_answers_after_the_time_limit_never_count():
+    # A process the program left behind (new session, out of the killed group) keeps answering
+    # the harness's calls after the deadline: those verdicts must not count, nor the run pass.
+    v = CodeVerifier(workers=1, timeout_s=2.0, allow_processes=4)
+    try:
+        program = ("import os, time\nif os.fork():\n    time.sleep(100)\nos.setsid()\n"
+                   "def f(x):\n    time.sleep(0.8)\n    return x\n")
+        result = v(program, "assert f(1) == 1\nassert f(2) == 2\nassert f(3) == 3\n")
+    finally:
+        v.close()
+    assert result.status is Status.WRONG and result.details["timed_out"]
+    assert result.details["passed"] < 3
+
+
+def test_a_forked_process_can_start_its_own_sandbox():
+    # The worker-spawning thread does not survive fork(); a child must get a new one, not hang.
+    with Sandbox(workers=1, timeout_s=5.0) as sandbox:
+        assert sandbox.run_tests("def f():\n    return 1\n", "assert f() == 1\n")["results"][1]["ok"]
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                with Sandbox(workers=1, timeout_s=5.0) as child_box:
+                    code = 0 if child_box.run_tests("def f():\n    return 2\n", "assert f() == 2\n")["results"][1]["ok"] else 1
+            finally:
+                os._exit(code)
+        deadline, status = time.monotonic() + 30, None
+        while status is None and time.monotonic() < deadline:
+            done, wait_status = os.waitpid(pid, os.WNOHANG)
+            status = wait_status if done else time.sleep(0.05)
+        if status is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        assert status == 0, "the forked child hung or failed"
+
+
 def children_of(pid: int) -> set[int]:
     found = set()
     for entry in Path("/proc").glob("[0-9]*/stat"):

@@ -35,6 +35,9 @@ def next_uid_index() -> int:
     trainer ranks, never share uids: RLIMIT_NPROC and signals are per uid)."""
     return (os.getpid() % 100_000) * 1000 + next(_uid_counter) % 1000
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
+# Numeric libraries must not start thread pools: the program may have no threads at all.
+THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              "NUMEXPR_NUM_THREADS": "1"}
 JAIL_WORKER = "/sandbox/worker"
 
 
@@ -59,7 +62,12 @@ def _bootstrap(worker_parent: str) -> str:
     # The worker runs with -S: site's start-up work (.pth files: editable installs,
     # setuptools' shim) added 0.7 MB to the heap every solution fork copies. Programs may
     # still import what is installed: the same site-packages directories go on sys.path.
+    # (Not packages that only a .pth file makes importable: editable installs, legacy
+    # namespace shims.)
+    # Without site, `exit()` and `quit()` (common at the end of stdio programs) would be
+    # missing: site.setquit() adds them back (importing site under -S runs none of its start-up).
     return (f"import sys; sys.path.insert(0, {worker_parent!r}); sys.path.extend({_site_packages()!r}); "
+            "import site; site.setquit(); site.setcopyright(); site.sethelper(); "
             "from worker.main import main; sys.exit(main(sys.argv[1:]))")
 
 
@@ -98,10 +106,9 @@ def bwrap_command(bwrap: str, uid_index: int, tmpfs_mb: int) -> list[str]:
     cmd += ["--perms", "0755", "--dir", "/sandbox", "--ro-bind", str(WORKER_DIR), JAIL_WORKER,
             "--dev", "/dev", "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
             "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8",
-            "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-            # Numeric libraries must not start thread pools: the program may have no threads.
-            "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
-            "--setenv", "MKL_NUM_THREADS", "1"]
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    for name, value in THREAD_ENV.items():
+        cmd += ["--setenv", name, value]
     uid_base = UID_BASE if root else -1
     cmd += [sys.executable, "-I", "-B", "-S", "-c", _bootstrap("/sandbox"), str(uid_index), str(uid_base), "jail"]
     return cmd

@@ -46,7 +46,11 @@ What is not protected:
 - helper functions the tests call come from the program unless the task gives a trusted
   ``prelude`` (HumanEval's prompt), which the harness then runs itself;
 - the harness is reused across executions, so module-level state that *trusted* test code
-  changes (``random.seed``) carries over to the next execution of that worker.
+  changes (``random.seed``) carries over to the next execution of that worker;
+- test code that itself hangs past the time limit loses the verdicts of the steps it ran in
+  the last ~20 ms before (they are written in batches); the run is graded wrong either way;
+- programs run under ``python -S``: installed packages import, but not those that only a
+  ``.pth`` file makes importable (editable installs, legacy namespace shims).
 """
 
 from __future__ import annotations
@@ -114,6 +118,12 @@ class _Spawner:
         cls._requests.put((args, kwargs, done))
         return done.result()
 
+    @classmethod
+    def _after_fork(cls) -> None:
+        # A forked child has the queue but not the thread (and maybe a lock held mid-fork).
+        cls._lock = threading.Lock()
+        cls._requests = None
+
     @staticmethod
     def _serve(requests: queue.SimpleQueue) -> None:
         while True:
@@ -124,6 +134,9 @@ class _Spawner:
                 done.set_exception(exc)
 
 
+os.register_at_fork(after_in_child=_Spawner._after_fork)
+
+
 class _Worker:
     """One running worker process and its pipes. Used by one thread at a time."""
 
@@ -132,7 +145,7 @@ class _Worker:
         # No preexec_fn and close_fds: CPython spawns with vfork, so the (possibly huge) caller
         # is not copied; start_new_session lets close() kill the whole group.
         self.proc = _Spawner.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=self.stderr, env={"PATH": "/usr/bin:/bin"},
+                                   stderr=self.stderr, env={"PATH": "/usr/bin:/bin", **isolation.THREAD_ENV},
                                    start_new_session=True, close_fds=True)
         try:
             wire.send(self.proc.stdin.fileno(), {"filters": filters})

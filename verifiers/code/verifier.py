@@ -142,7 +142,7 @@ class CodeVerifier:
         passed = sum(r["passed"] for r in results)
         first_failure = next((r for r in results if not r["passed"]), None)
         if first_failure is None:
-            feedback = f"all {total} tests passed"
+            feedback = f"all {total} tests passed" + (f", but {note}" if note else "")
         else:
             error = (first_failure["error"] or "failed")[-FEEDBACK_ERROR_CHARS:]
             feedback = (f"{passed}/{total} tests passed. First failing test:\n"
@@ -154,7 +154,9 @@ class CodeVerifier:
                    "wall_s": round(report["wall_s"], 4), "isolation": self.sandbox.isolation,
                    "stdout": report["solution"]["stdout"][:2000],
                    "stderr": report["solution"]["stderr"][-2000:]}
-        return Verification(passed / total, Status.CORRECT if passed == total else Status.WRONG,
+        # A run stopped for time or output is wrong however many verdicts came in before.
+        stopped = report["timed_out"] or report["output_limit"]
+        return Verification(passed / total, Status.CORRECT if passed == total and not stopped else Status.WRONG,
                             program, feedback, details)
 
     # -- stdin/stdout cases --------------------------------------------------------------------

@@ -30,8 +30,9 @@ _PLAN_CACHE = 1024
 
 
 # Verdict frames are written in batches: one write per step woke the worker once per test.
-# A batch goes out at least this often, so a harness killed mid-run (its own test code hung)
-# loses at most this much of its record.
+# A batch goes out before the harness waits for the solution, when it is this old at the next
+# step, and at the end. So only a harness killed in its own test code (hung past the time
+# limit) can lose verdicts: those of the steps since its last wait, at most this recent.
 _FLUSH_S = 0.02
 
 
@@ -62,21 +63,24 @@ def _cached_plan(test_code: str, entry_point: str | None) -> _Plan:
 
 
 class _Verdicts:
-    """The verdict stream: frames are buffered and written every ``_FLUSH_S`` and at the end."""
+    """The verdict stream, buffered (see ``_FLUSH_S``)."""
 
     def __init__(self, fd: int) -> None:
-        self.fd, self.pending, self.flushed_at = fd, [], time.monotonic()
+        self.fd, self.pending, self.first_pending_at = fd, [], 0.0
 
     def add(self, frame: dict) -> None:
+        now = time.monotonic()
+        if not self.pending:
+            self.first_pending_at = now
         self.pending.append(wire.encode_frame(frame))
-        if time.monotonic() - self.flushed_at >= _FLUSH_S:
+        if now - self.first_pending_at >= _FLUSH_S:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
-            wire.write_all(self.fd, b"".join(self.pending))
+            data = b"".join(self.pending)
             self.pending.clear()
-        self.flushed_at = time.monotonic()
+            wire.write_all(self.fd, data)
 
 
 @functools.lru_cache(maxsize=_PLAN_CACHE)
@@ -130,7 +134,8 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
     """
     plan = _cached_plan(test_code, entry_point)
     steps = plan.steps
-    channel = Channel(calls, replies)
+    verdicts = _Verdicts(results)
+    channel = Channel(calls, replies, before_wait=verdicts.flush)
     # "__main__": test scripts guarded by `if __name__ == "__main__":` run, as they would as a script.
     ns: dict = {"__name__": "__main__", "__builtins__": builtins, EQ_HELPER: _assert_eq}
     hello = None
@@ -155,7 +160,14 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
                 ns[entry_point] = entry
     # The count goes out at once: a harness killed later still says how many tests there were.
     wire.send(results, {"steps": len(steps), "tests": sum(s.is_test for s in steps)})
-    verdicts = _Verdicts(results)
+    try:
+        _run_steps(plan, ns, channel, setup_error, verdicts)
+    finally:  # test code may end the harness with SystemExit: what it recorded still goes out
+        verdicts.flush()
+
+
+def _run_steps(plan: _Plan, ns: dict, channel: Channel, setup_error: str | None, verdicts: _Verdicts) -> None:
+    steps = plan.steps
     # Names the tests may call the solution by: its own, and aliases such as HumanEval's
     # `candidate = entry_point`.
     proxies = {name: value.__name__ for name, value in ns.items() if isinstance(value, Proxy)}
@@ -182,7 +194,6 @@ def run(test_code: str, entry_point: str | None, prelude: str | None,
                 record.update(ok=False, error=_error_text(exc))
         verdicts.add(record)
     verdicts.add({"done": True, "calls": channel.next_id})
-    verdicts.flush()
 
 
 def serve(control: socket.socket) -> int:

@@ -63,14 +63,14 @@ def supervise(pid: int, streams: dict[str, Stream], deadline: float, grace_s: fl
     timed_out = output_limit = killed = detached = False
 
     def kill() -> None:
-        # From now on the streams get ``grace_s`` to drain (the harness writes its last
-        # verdicts after the solution is gone), counted from the kill: after a timeout the
-        # original deadline has already passed.
+        # After a kill the streams get ``grace_s`` more to drain, but never past the original
+        # deadline: a verdict that arrives after the time limit must not count (a process the
+        # program left behind could otherwise still answer the harness's calls).
         nonlocal killed, deadline
         if not killed:
             killed = True
             _killpg(pid)
-            deadline = time.monotonic() + (grace_s or 0.2)
+            deadline = min(deadline, time.monotonic() + grace_s) if grace_s else time.monotonic() + 0.2
 
     while open_streams or status is None:
         remaining = deadline - time.monotonic()
