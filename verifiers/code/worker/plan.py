@@ -92,10 +92,10 @@ class _Source:
         return b"".join(lines).decode(errors="replace")
 
 
-def _step(code: _Source, stmt: ast.stmt, force_setup: bool = False, helpers: frozenset[str] = frozenset()) -> Step:
+def _step(source_of: _Source, stmt: ast.stmt, force_setup: bool = False, helpers: frozenset[str] = frozenset()) -> Step:
     asserts = _has_assert(stmt) or _calls(stmt, helpers)
     kind = "test" if asserts and not force_setup and not isinstance(stmt, _DEFINITIONS) else "setup"
-    source = code.segment(stmt) or ast.unparse(stmt)
+    source = source_of.segment(stmt) or ast.unparse(stmt)
     if _has_assert(stmt):  # helper definitions too: their asserts fail inside a test step
         stmt = ast.fix_missing_locations(_ExplainEquality().visit(stmt))
     return Step(kind, source, ast.Module(body=[stmt], type_ignores=[]))
@@ -109,15 +109,14 @@ def _find_check(tree: ast.Module) -> ast.FunctionDef | None:
 
 
 class _LiteralCalls(ast.NodeVisitor):
-    """Calls ``name(<literals>)`` (to the given names, or to any plain name), in source order,
-    outside nested scopes."""
+    """Calls ``name(<literals>)`` to plain names, in source order, outside nested scopes."""
 
-    def __init__(self, names: set[str] | None) -> None:
-        self.names, self.found = names, []
+    def __init__(self) -> None:
+        self.found = []
 
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)
-        if not (isinstance(node.func, ast.Name) and (self.names is None or node.func.id in self.names)):
+        if not isinstance(node.func, ast.Name):
             return
         try:
             args = tuple(ast.literal_eval(a) for a in node.args)
@@ -133,10 +132,10 @@ class _LiteralCalls(ast.NodeVisitor):
     visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _skip
 
 
-def literal_calls(step: Step, names: set[str] | None = None) -> list[tuple[str, tuple, dict]]:
-    """The calls to ``names`` (default: any plain name) in ``step`` whose arguments are all
-    literals (prefetchable)."""
-    visitor = _LiteralCalls(names)
+def literal_calls(step: Step) -> list[tuple[str, tuple, dict]]:
+    """The calls to plain names in ``step`` whose arguments are all literals (prefetchable once
+    the caller knows which names are the solution's)."""
+    visitor = _LiteralCalls()
     visitor.visit(step.module)
     return visitor.found
 
@@ -149,19 +148,19 @@ def plan_tests(code: str, entry_point: str | None = None) -> list[Step]:
         raise TestPlanError(f"test code does not parse: {exc}") from exc
     check = _find_check(tree) if entry_point else None
     helpers = _asserting_defs(tree)
-    code = _Source(code)
+    source_of = _Source(code)
     if check is None:
-        steps = [_step(code, stmt, helpers=helpers) for stmt in tree.body]
+        steps = [_step(source_of, stmt, helpers=helpers) for stmt in tree.body]
     else:
         # Helper defs at module level are setup even if they assert: they only define.
-        steps = [_step(code, stmt, force_setup=True) for stmt in tree.body if stmt is not check]
+        steps = [_step(source_of, stmt, force_setup=True) for stmt in tree.body if stmt is not check]
         param = check.args.args[0].arg
         bind = ast.parse(f"{param} = {entry_point}").body[0]
         steps.append(Step("setup", f"{param} = {entry_point}", ast.Module(body=[bind], type_ignores=[])))
         for stmt in check.body:
             if isinstance(stmt, ast.Return):
                 break
-            steps.append(_step(code, stmt, helpers=helpers - {check.name}))
+            steps.append(_step(source_of, stmt, helpers=helpers - {check.name}))
     if not any(s.is_test for s in steps):
         hint = (" (it defines a test function but never calls it: call it, e.g. check(f), or give the "
                 "entry_point field for HumanEval-style check(candidate))" if helpers else "")
