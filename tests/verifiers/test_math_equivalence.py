@@ -17,8 +17,9 @@ CASES = [
     ("25\\%", ["0.25", "25", "\\frac{1}{4}"], ["0.3", "2.5"]),
     ("1000000", ["1e6", "10^6", "1 \\times 10^{6}", "1,000,000"], ["1e5"]),
     ("-3", ["-3", "- 3", "(-3)"], ["3"]),
-    ("2\\sqrt{2}", ["\\sqrt{8}", "2^{3/2}", "2.8284271", "2.83", "2.828"], ["\\sqrt{6}", "2.82", "2.8"]),
-    ("\\frac{\\pi}{6}", ["\\pi/6", "30^\\circ", "0.523599"], ["\\pi/3", "60^\\circ"]),
+    # Exact references take no decimal approximation (the policy; see test_math_policy.py).
+    ("2\\sqrt{2}", ["\\sqrt{8}", "2^{3/2}"], ["\\sqrt{6}", "2.82", "2.8", "2.8284271", "2.83", "2.828"]),
+    ("\\frac{\\pi}{6}", ["\\pi/6", "30^\\circ"], ["\\pi/3", "60^\\circ", "0.523599"]),
     ("e^2", ["\\exp(2)", "e \\cdot e"], ["2e", "e^3"]),
     ("x^2+2x+1", ["(x+1)^2", "1 + 2x + x^2"], ["(x-1)^2", "x^2+1"]),
     ("3", ["x = 3", "x=3", "k = 3"], ["x = 4"]),
@@ -36,7 +37,8 @@ CASES = [
     ("45^\\circ", ["45", "45^{\\circ}", "\\frac{\\pi}{4}"], ["60^\\circ"]),
     ("1 \\pm \\sqrt{2}", ["1+\\sqrt{2}, 1-\\sqrt{2}", "1-\\sqrt{2}, 1+\\sqrt{2}"], ["1+\\sqrt{2}"]),
     ("f(x) = 2x", ["f(t) = 2t", "2x"], ["f(x) = x"]),
-    ("\\frac{600}{7}", ["85.71", "85.714", "85.7", "85.72"], ["85.8", "85.6", "86"]),
+    ("\\frac{600}{7}", ["600/7", "85\\frac{5}{7}"], ["85.71", "85.714", "85.7", "86"]),
+    ("85.71", ["\\frac{600}{7}", "85.714", "85.7142857", "85.71"], ["85.7", "85.72", "86", "85.8"]),
 ]
 
 
@@ -57,15 +59,21 @@ def test_multiple_choice_letters() -> None:
     assert V("I cannot decide.", "C").status is Status.INVALID
 
 
-def test_integer_references_are_exact_by_default() -> None:
+def test_integer_references_are_exact_even_with_tolerance() -> None:
     assert V("\\boxed{70000.5}", "70000").status is Status.WRONG
+    assert MathVerifier(rel_tol=1e-4)("\\boxed{70000.5}", "70000").status is Status.WRONG
     assert MathVerifier(integer_tol=True, rel_tol=1e-4)("\\boxed{70000.5}", "70000").correct
 
 
-def test_relative_tolerance_is_configurable() -> None:
-    assert V("\\boxed{2.71829}", "2.71828").correct  # 4e-6 relative: within the default 1e-4
-    assert MathVerifier(rel_tol=0.0, rounding=False)("\\boxed{2.71829}", "2.71828").status is Status.WRONG
+def test_tolerance_is_opt_in() -> None:
+    assert V("\\boxed{2.71829}", "2.71828").status is Status.WRONG  # exact by default
+    assert MathVerifier(rel_tol=1e-4)("\\boxed{2.71829}", "2.71828").correct
     assert MathVerifier(rel_tol=0.01)("\\boxed{3.13}", "\\pi").correct
+    rounding = MathVerifier(rounding=True)  # the pre-version-2 reading of decimal answers
+    assert rounding("\\boxed{85.71}", "\\frac{600}{7}").correct
+    assert rounding("\\boxed{85.7}", "\\frac{600}{7}").correct
+    assert rounding("\\boxed{85.72}", "\\frac{600}{7}").status is Status.WRONG
+    assert rounding("\\boxed{0.67}", "\\frac{2}{3}").status is Status.WRONG  # < 3 significant digits
 
 
 def test_text_answers() -> None:

@@ -1,54 +1,48 @@
-"""Decide whether two parsed answers are mathematically the same.
+"""Decide whether two parsed answers are mathematically the same: the equivalence policy.
 
-Values are compared exactly where both are exact: integers, fractions, radicals, pi, e and
-closed-form expressions are evaluated to 30 significant digits and must agree to 1e-12
-relative; expressions with free symbols are compared at random points. Tolerance applies only
-when a side is *approximate*:
+Values (see :mod:`.numeric` for how equality is decided):
 
-- ``rel_tol`` (default 1e-4) unless the reference is an integer: an integer reference must be
-  matched exactly (GSM8K answers are never "close enough"), unless ``integer_tol=True``;
-- a decimal written with at least 3 significant digits (``85.71``) matches a value that rounds
-  to it at that many places (``600/7``); option ``rounding=False`` turns this off.
+- an *exact* reference (integer, fraction, radical, pi, e, complex number, closed form or
+  expression) accepts only an answer that is exactly equal, written any way: ``\\frac{1}{\\sqrt{2}}``
+  for ``\\frac{\\sqrt{2}}{2}``, ``0.5`` for ``\\frac12``, ``e^{i\\pi}`` for ``-1``. A decimal
+  approximation is not equal: ``0.667`` is not ``\\frac23``, ``1.41`` is not ``\\sqrt2``. Integers and
+  rationals compare exactly at any size; other values to sympy's 50-digit evaluation, whose
+  round-off is the only slack.
+- a *decimal* reference (written with a decimal point: ``0.33``, ``2.50``, ``1.5 \\times 10^3``) is
+  known to its last digit: an answer that rounds to it there is equal (``\\frac13`` or ``0.333``
+  for ``0.33``), a less precise one is not (``0.3``).
+- tolerance is opt-in (:class:`Tolerance`): ``rel_tol`` (relative), ``rounding`` (a decimal
+  answer that rounds the exact reference), ``integer_tol`` (both also for integer references).
 
-Percent and degree signs are read both ways when only one side has them (``25%`` ~ ``0.25`` ~
-``25``; ``30^\\circ`` ~ ``\\pi/6`` ~ ``30``). Bare lists are compared as multisets, bracketed
-tuples in order, ``{...}`` sets as sets.
+Readings: percent and degree signs are read both ways when only one side has them (``25%`` ~
+``0.25`` ~ ``25``; ``30^\\circ`` ~ ``\\pi/6`` ~ ``30``). The letter ``i`` is the imaginary unit
+(:mod:`.numbers`). Bare lists are compared as multisets, bracketed tuples in order, ``{...}`` sets
+as sets; equations, relations, intervals and matrices by their parts.
 
-Limits: random-point equality is probabilistic (a false "equal" needs two different analytic
-expressions to agree at 4 random points to 1e-9); undefined functions and expressions that
-evaluate to non-numbers fall back to ``sympy.simplify`` and, failing that, compare unequal.
+Limits: expressions with free symbols are compared at random points (see :mod:`.numeric`);
+undefined functions and expressions that evaluate to non-numbers fall back to
+``sympy.simplify`` and, failing that, compare unequal.
 """
 
 from __future__ import annotations
 
 import math
-import random
 import re
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable
 
 import sympy
 
 from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode, Text
+from verifiers.math.numeric import Reading, Tolerance, sample, values_equal
 from verifiers.math.parse import ParseError, _as_set
 
-_EXACT_RTOL = 1e-12
-_POINT_RTOL = 1e-9
-_POINTS = 4
+__all__ = ["Tolerance", "equivalent"]
+
 _MAX_ITEMS = 64
+_RATIO_RTOL = 1e-30  # round-off of a 50-digit evaluation (see numeric)
 
 
 _PARAMETER_NAMES = frozenset("knmtlcC")
 _NEGATIONS = frozenset("not no never neither nor cannot impossible none isn't doesn't don't".split())
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    rel_tol: float = 1e-4
-    integer_tol: bool = False
-    rounding: bool = True
-    text_containment: bool = True
 
 
 def equivalent(ref: Node, cand: Node, tol: Tolerance, question: str | None = None) -> bool:
@@ -183,8 +177,8 @@ def _same_equation(a: Equation, b: Equation) -> bool:
         if not isinstance(e.lhs_node, Scalar) or not isinstance(e.rhs, Scalar):
             return False
         exprs.append(e.lhs_node.expr - e.rhs.expr)
-    ratios = _sample(lambda v: complex(exprs[0].evalf(20, subs=v)) / complex(exprs[1].evalf(20, subs=v)), exprs)
-    return bool(ratios) and all(abs(r - ratios[0]) <= _POINT_RTOL * max(1.0, abs(ratios[0])) for r in ratios)
+    ratios = [r for (r,) in sample(lambda v: (complex((exprs[0] / exprs[1]).evalf(50, subs=v)),), exprs)]
+    return bool(ratios) and all(abs(r - ratios[0]) <= _RATIO_RTOL * max(1.0, abs(ratios[0])) for r in ratios)
 
 
 def _eq_seq(a: Seq, b: Seq, tol: Tolerance) -> bool:
@@ -234,7 +228,8 @@ def _eq_set(a: Node, b: Node, tol: Tolerance) -> bool:
         return False
     return all(
         x.left_open == y.left_open and x.right_open == y.right_open
-        and _values_equal(x.start, y.start, tol) and _values_equal(x.end, y.end, tol)
+        and values_equal(Reading(x.start), Reading(y.start), tol)
+        and values_equal(Reading(x.end), Reading(y.end), tol)
         for x, y in zip(ia, ib)
     )
 
@@ -289,113 +284,16 @@ def _subs(node: Node, mapping: dict[sympy.Symbol, sympy.Symbol]) -> Node:
 
 # --- values ----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Literal:
-    """How a value was written: decimal text, its places, and the factor applied to read it."""
-
-    text: str
-    places: int | None
-    factor: float = 1.0
-
-
 def _eq_scalar(a: Scalar, b: Scalar, tol: Tolerance) -> bool:
-    for va, fa in _readings(a, b):
-        for vb, fb in _readings(b, a):
-            if _values_equal(va, vb, tol, _Literal(a.text, a.places, fa), _Literal(b.text, b.places, fb)):
-                return True
-    return False
+    """``a`` is the reference: its decimal places (if any) set the precision of the comparison."""
+    return any(values_equal(ra, rb, tol) for ra in _readings(a, b) for rb in _readings(b, a))
 
 
-def _readings(x: Scalar, other: Scalar) -> list[tuple[sympy.Expr, float]]:
-    out = [(x.expr, 1.0)]
+def _readings(x: Scalar, other: Scalar) -> list[Reading]:
+    """``x`` as written, and as a fraction (percent) or in radians (degrees) when ``other`` lacks the sign."""
+    out = [Reading(x.expr, x.places)]
     if x.percent and not other.percent:
-        out.insert(0, (x.expr / 100, 0.01))
+        out.insert(0, Reading(x.expr / 100, None if x.places is None else x.places + 2))
     if x.degrees and not other.degrees:
-        out.append((x.expr * sympy.pi / 180, 0.0))
+        out.append(Reading(x.expr * sympy.pi / 180))
     return out
-
-
-def _values_equal(x: sympy.Expr, y: sympy.Expr, tol: Tolerance,
-                  lit_x: _Literal | None = None, lit_y: _Literal | None = None) -> bool:
-    if x == y:
-        return True
-    if x.free_symbols or y.free_symbols:
-        return _symbolic_equal(x, y)
-    xv, yv = _number(x), _number(y)
-    if xv is None or yv is None:
-        return _simplifies_to_zero(x - y)
-    if xv == yv:
-        return True
-    if not (math.isfinite(abs(xv)) and math.isfinite(abs(yv))):
-        return False
-    diff, scale = abs(xv - yv), max(abs(xv), abs(yv))
-    if diff <= _EXACT_RTOL * max(scale, 1e-300):
-        return True
-    if x.is_integer and not tol.integer_tol:  # x is the reference side: integers are exact
-        return False
-    if tol.rel_tol and diff <= tol.rel_tol * scale:
-        return True
-    if tol.rounding:
-        return _rounds_to(xv, lit_y) or _rounds_to(yv, lit_x)
-    return False
-
-
-def _number(e: sympy.Expr) -> complex | None:
-    try:
-        v = complex(e.evalf(30))
-    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
-        return None
-    return v if not (math.isnan(v.real) or math.isnan(v.imag)) else None
-
-
-def _rounds_to(value: complex, lit: _Literal | None) -> bool:
-    """``lit`` (a decimal with >= 3 significant digits) equals ``value`` rounded to its places.
-
-    Truncation is not accepted: ``2.82`` is not ``2\\sqrt{2}`` (2.828...), ``2.83`` is.
-    """
-    if lit is None or lit.places is None or value.imag or not lit.factor:
-        return False
-    places = lit.places
-    try:
-        shown = Decimal(lit.text)
-    except ArithmeticError:
-        return False
-    value = complex(value.real / lit.factor)
-    if len(str(abs(shown)).replace(".", "").lstrip("0")) < 3:
-        return False
-    q = Decimal(1).scaleb(-places)
-    exact = Decimal(repr(value.real))
-    return shown == exact.quantize(q, ROUND_HALF_UP)
-
-
-def _sample(fn: Callable[[dict], complex], exprs: list[sympy.Expr]) -> list[complex]:
-    """``fn`` at a few reproducible random points of the free symbols (non-finite points skipped)."""
-    symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=str)
-    rng = random.Random(1234)
-    values = []
-    for _ in range(_POINTS * 3):
-        point = {s: sympy.Float(rng.uniform(0.3, 2.7), 20) for s in symbols}
-        try:
-            v = fn(point)
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-            continue
-        if math.isfinite(v.real) and math.isfinite(v.imag):
-            values.append(v)
-        if len(values) == _POINTS:
-            break
-    return values
-
-
-def _symbolic_equal(x: sympy.Expr, y: sympy.Expr) -> bool:
-    diffs = _sample(lambda p: complex((x - y).evalf(20, subs=p)), [x, y])
-    if len(diffs) < _POINTS:
-        return _simplifies_to_zero(x - y)
-    scale = _sample(lambda p: complex(abs(x.evalf(20, subs=p)) + abs(y.evalf(20, subs=p))), [x, y])
-    return all(abs(d) <= _POINT_RTOL * max(1.0, abs(s)) for d, s in zip(diffs, scale))
-
-
-def _simplifies_to_zero(e: sympy.Expr) -> bool:
-    try:
-        return sympy.simplify(e) == 0
-    except (TypeError, ValueError, NotImplementedError, AttributeError):
-        return False

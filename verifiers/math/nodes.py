@@ -10,7 +10,9 @@ import sympy
 
 @dataclass(frozen=True)
 class Scalar:
-    """One value. ``places`` is set when it was written as a non-integer decimal (an approximation)."""
+    """One value, exact. ``places`` is set when it was written as a decimal with a point: the last
+    written digit is at 10^-places (``0.33`` -> 2, ``5.0`` -> 1, ``6.02 \\times 10^{23}`` -> -21).
+    As a reference such a value is known only to that digit (see :mod:`.numeric`)."""
 
     expr: sympy.Expr
     text: str

@@ -15,7 +15,7 @@ _UNICODE = {
     "\u221e": r"\infty ", "\u03c0": r"\pi ", "\u222a": r"\cup ", "\u2229": r"\cap ",
     "\u00d7": r"\times ", "\u00b7": r"\cdot ", "\u22c5": r"\cdot ", "\u00f7": r"\div ",
     "\u221a": r"\sqrt ", "\u00b0": r"^\circ ", "\uff1e": ">", "\uff1c": "<", "\u2208": r"\in ",
-    "\u2200": r"\forall ", "\uff0c": ",", "\u2217": "*", "\u00bd": "1/2",
+    "\u2200": r"\forall ", "\uff0c": ",", "\u2217": "*", "\u00bd": "1/2", "\u2248": r"\approx ",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 
@@ -40,6 +40,9 @@ _RENAME = [
     (re.compile(r"\\sin\^\{-1\}"), r"\\arcsin"),
     (re.compile(r"\\cos\^\{-1\}"), r"\\arccos"),
     (re.compile(r"\\cdots|\\ldots|\\dots"), r"\\cdots"),
+    # "0.333..." is a repeating decimal (read in parse), not "0.333" with a full stop
+    (re.compile(r"(\.\d+)\s*(?:\.\.\.|\u2026)"), r"\1\\cdots"),
+    (re.compile(r"\\lg(?![a-zA-Z])"), r"\\log_{10}"),
     (re.compile(r"<sup>(.*?)</sup>"), r"^{\1}"),
     # \frac12, \frac{a}b, \sqrt2: single-token arguments without braces
     (re.compile(r"\\frac\s*(\d)\s*(\d)"), r"\\frac{\1}{\2}"),

@@ -7,6 +7,11 @@ maintained by Hugging Face), or to an exact fast path for plain numbers and frac
 Parsing runs under ``sympy.evaluate(False)`` and :func:`.guard.check_size` vets the tree
 before sympy is allowed to evaluate it.
 
+Values are exact (:mod:`.numbers`): a decimal is the rational it denotes, a number written with a
+point records its places, ``i`` is the imaginary unit, odd roots of negative numbers are real.
+A number with a unit counts as the number (:mod:`.units`). ``A \\approx B`` is read as ``A`` (the
+exact value stated first), or as ``B`` when ``A`` is only a name (``x \\approx 0.67``).
+
 Limits: a bare comma list is read as a list of answers (``1, 5``), never as one number with
 a thousands separator, unless the whole answer is a single such number (``1,000``). ``(a, b)`` is
 kept as a pair and compared with an interval only when the other side is an interval.
@@ -16,15 +21,13 @@ from __future__ import annotations
 
 import functools
 import re
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 
 import sympy
 from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 from latex2sympy2_extended.math_normalization import NormalizationConfig
 
-from verifiers.math import guard
+from verifiers.math import guard, numbers, units
 from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode, Text
 from verifiers.math.normalize import normalize
 from verifiers.math.scan import split_top, split_top_keep, wrapped
@@ -34,12 +37,10 @@ class ParseError(ValueError):
     """The text is not a math answer this parser understands."""
 
 
-_NUMBER_RE = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
-_FRACTION_RE = re.compile(r"^([-+]?)\s*(?:\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\}|(\d+)\s*/\s*(\d+))$")
-_MIXED_RE = re.compile(r"^([-+]?)(\d+)\s*(?:\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\}|\s(\d+)\s*/\s*(\d+))$")
 _PERCENT_RE = re.compile(r"\s*\\?%\s*$")
 _DEGREE_RE = re.compile(r"\s*\^\s*(?:\{\s*\\circ\s*\}|\\circ)\s*$")
 _TEXT_RE = re.compile(r"\\text\s*\{([^{}]*)\}")
+_TEXT_BESIDE_MATH_RE = re.compile(r"\\text\{([^{}]*)\}(?:\s*\^\s*\{?\d\}?)?")
 _QUALIFIER_RE = re.compile(
     r"\\text\{\s*(?:for|where|when|with|if|such|in which|which|so)\b.*$"
     r"|\s(?:for all|for some|for every|where|when)\s.*$", re.DOTALL)
@@ -93,6 +94,7 @@ def _parse_item(s: str, depth: int) -> Node | None:
     s = _strip_prose(s)
     if isinstance(s, Text) or not s:
         return s or None
+    s = _drop_approximation(s)
     if not re.match(r"^[A-Za-z]\s*:", s):
         s = _LABEL_RE.sub("", s)
     s = _IN_PREFIX_RE.sub("", s)
@@ -121,6 +123,7 @@ def _strip_prose(s: str) -> str | Text:
     """Cut qualifiers ("for all x"), drop unit/label text; pure prose becomes :class:`Text`."""
     s = _QUALIFIER_RE.sub("", s).strip()
     s = re.sub(r"\\text\{\s*,?\s*\}", " ", s)
+    s = units.unwrap_text_numbers(s)  # "\text{12 cm}" -> "12"
     outside = _TEXT_RE.sub(" ", s)
     if _PROSE_RE.search(outside) or not re.search(
             r"[0-9\\^=<>()\[\]{}+*/-]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])", outside):
@@ -128,9 +131,24 @@ def _strip_prose(s: str) -> str | Text:
         if words in _INFINITY_WORDS:
             return r"\infty"
         return Text(words) if words else ""
-    # Text beside math is a unit or a label: "5 \text{ km}", "\text{only } x = 0".
-    s = re.sub(r"\\text\{[^{}]*\}(?:\s*\^\s*\{?\d\}?)?", " ", s)
+    # Text beside math is a unit or a label ("5 \text{ km}", "\text{only } x = 0") unless it
+    # changes the value ("5 \text{ million}", "\text{at least } 5"): that is left to fail parsing.
+    s = _TEXT_BESIDE_MATH_RE.sub(_unit_or_label, s)
     return re.sub(r"\s+", " ", s).strip()
+
+
+def _unit_or_label(m: re.Match[str]) -> str:
+    symbol = units.unit_symbol(m.group(1))
+    return m.group(0) if symbol is None else f"{symbol} "
+
+
+def _drop_approximation(s: str) -> str:
+    """``A \\approx B``: ``A`` (the value stated first), or ``B`` when ``A`` is only a name."""
+    parts = split_top(s, [r"\approx", r"\simeq"])
+    if len(parts) == 1:
+        return s
+    values = [p for p in parts if p and not _is_symbol(p)]
+    return values[0] if values else s
 
 
 def _flat_list(items: list[Node]) -> Seq:
@@ -243,53 +261,25 @@ def _as_set(node: Node) -> sympy.Set:
 
 
 def _scalar(s: str) -> Scalar:
-    s = s.strip()
+    s = units.drop_plain_unit(s.strip())  # "165.5 grams", "15 Day", "5 percent"
     percent = bool(_PERCENT_RE.search(s))
     s = _PERCENT_RE.sub("", s)
     degrees = bool(_DEGREE_RE.search(s))
     s = _DEGREE_RE.sub("", s).strip()
-    s = re.sub(r"^(-?[\d.]+)\s+[A-Za-z]{2,}[A-Za-z ]*$", r"\1", s)  # "165.5 grams", "15 Day"
     ratio = split_top(s, [":"])
     if len(ratio) == 2 and all(ratio):
         a, b = _scalar(ratio[0]), _scalar(ratio[1])
         return Scalar(sympy.Mul(a.expr, sympy.Pow(b.expr, -1)), s, percent=percent, degrees=degrees)
     if not s:
         raise ParseError("empty value")
-    exact = _exact_number(s)
+    try:
+        exact = numbers.exact_number(s)
+    except ZeroDivisionError as exc:
+        raise ParseError("division by zero") from exc
     if exact is not None:
         value, places = exact
         return Scalar(value, s, places, percent, degrees)
     return Scalar(_latex_value(s), s, None, percent, degrees)
-
-
-def _exact_number(s: str) -> tuple[sympy.Rational, int | None] | None:
-    """Plain numbers, fractions and mixed numbers without sympy parsing (the common case)."""
-    if _NUMBER_RE.match(s):
-        try:
-            d = Decimal(s)
-        except InvalidOperation:
-            return None
-        if abs(d.adjusted()) > guard.MAX_DIGITS:
-            raise guard.TooComplex("number has too many digits")
-        frac = Fraction(d)
-        mantissa = s.lower().split("e")[0]
-        places = len(mantissa.split(".")[1]) if "." in mantissa and frac.denominator != 1 else None
-        return sympy.Rational(frac.numerator, frac.denominator), places
-    m = _FRACTION_RE.match(s)
-    if m:
-        num, den = (m.group(2), m.group(3)) if m.group(2) else (m.group(4), m.group(5))
-        if int(den) == 0:
-            raise ParseError("division by zero")
-        value = sympy.Rational(int(num), int(den))
-        return (-value if m.group(1) == "-" else value), None
-    m = _MIXED_RE.match(s)
-    if m:
-        num, den = (m.group(3), m.group(4)) if m.group(3) else (m.group(5), m.group(6))
-        if int(den) == 0:
-            raise ParseError("division by zero")
-        value = int(m.group(2)) + sympy.Rational(int(num), int(den))
-        return (-value if m.group(1) == "-" else value), None
-    return None
 
 
 def _latex_value(s: str) -> sympy.Expr:
@@ -304,4 +294,4 @@ def _latex_value(s: str) -> sympy.Expr:
     if not isinstance(value, sympy.Expr):
         raise ParseError(f"{s[:80]!r} is a {type(value).__name__}, not a value")
     guard.check_size(value)
-    return value.doit()
+    return numbers.exact_conventions(value).doit()

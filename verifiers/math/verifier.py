@@ -10,7 +10,7 @@ from verifiers.math import compare, extract, guard
 from verifiers.math.normalize import normalize
 from verifiers.math.parse import ParseError, parse_answer
 
-VERSION = "1"
+VERSION = "2"  # 2: exact by default (no tolerance unless asked), decimal references, units in \text{}
 _MAX_EXTRACTED_CHARS = guard.MAX_ANSWER_CHARS + 1  # kept in traces; one past the limit still reads as too long
 _CHOICE_RE = re.compile(r"^\(?([A-J])\)?$")
 _CHOICE_IN_ANSWER_RE = re.compile(r"^\s*(?:\\text\{)?\(?([A-J])\)?(?:\}|[.:)\s]|$)")
@@ -26,6 +26,22 @@ class MathVerifier:
     solution ending in ``#### 18``, or a solution containing ``\\boxed{}``. A single letter A-J
     reference means multiple choice: the first letter of the extracted answer is compared.
 
+    Equivalence policy (details in :mod:`verifiers.math.compare` and :mod:`verifiers.math.numeric`):
+
+    - An exact reference (integer, fraction, radical, pi, e, complex or symbolic expression)
+      accepts only exactly equal answers, in any form: ``\\frac{1}{\\sqrt2}`` for
+      ``\\frac{\\sqrt2}{2}``, ``e^{2\\pi i}`` for ``1``. There is no tolerance beyond the
+      round-off of sympy's 50-digit evaluation, so ``0.667`` is wrong for ``\\frac23`` and ``1.41``
+      for ``\\sqrt2``: a policy cannot farm reward with short decimals. Integers and rationals
+      compare exactly at any size.
+    - A decimal reference (``0.33``, ``2.50``, ``6.02 \\times 10^{23}``) is known to its last
+      digit: an answer equal to it when rounded there is correct (``\\frac13`` or ``0.333`` for
+      ``0.33``; ``0.3`` is not).
+    - ``rel_tol`` / ``rounding`` turn on tolerant comparison, off by default.
+    - A number with a unit or words counts as the number (``\\text{12 cm}``, ``7 dollars``) unless
+      the words change it (``5 million``, ``at least 5``); ``\\text{no solution}`` stays text.
+      Percent and degree signs are read both ways (``25\\%`` ~ ``0.25`` ~ ``25``).
+
     Status: ``correct`` / ``wrong``; ``invalid`` when the reference cannot be parsed, no answer is
     found, the answer does not parse, or it exceeds :mod:`verifiers.math.guard`'s limits.
     Feedback never reveals the reference (it is shown to the model in refinement turns).
@@ -37,9 +53,12 @@ class MathVerifier:
     Args:
         extraction_priority: extraction methods in order (see :data:`extract.DEFAULT_PRIORITY`).
         box_policy: ``last`` / ``first`` / ``join`` / ``reject`` for several ``\\boxed{}``.
-        rel_tol: relative tolerance, used unless the reference is an integer (0 disables).
-        integer_tol: also apply ``rel_tol`` (and rounding) to integer references.
-        rounding: accept a decimal (>= 3 significant digits) that rounds or truncates the exact value.
+        rel_tol: opt-in relative tolerance ``|a - b| <= rel_tol * max(|a|, |b|)``, used unless the
+            reference is an integer; 0 (the default) means exact. Before version 2 the default was
+            1e-4: pass ``rel_tol=1e-4, rounding=True`` for the old grading.
+        integer_tol: also apply ``rel_tol`` and ``rounding`` to integer references.
+        rounding: opt-in: accept a decimal answer (>= 3 significant digits) that is the exact
+            reference rounded at the answer's last digit (``85.71`` for ``600/7``). Off by default.
         max_completion_chars: longer completions are ``invalid`` without being read.
     """
 
@@ -51,9 +70,9 @@ class MathVerifier:
         *,
         extraction_priority: Sequence[str] = extract.DEFAULT_PRIORITY,
         box_policy: extract.BoxPolicy = "last",
-        rel_tol: float = 1e-4,
+        rel_tol: float = 0.0,
         integer_tol: bool = False,
-        rounding: bool = True,
+        rounding: bool = False,
         max_completion_chars: int = 1_000_000,
     ) -> None:
         unknown = set(extraction_priority) - set(extract.DEFAULT_PRIORITY)

@@ -1,0 +1,89 @@
+"""Answers with units or words: the number counts, unless the words change it (verifiers/math/units.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from verifiers.base import Status
+from verifiers.math import MathVerifier
+from verifiers.math.units import drop_plain_unit, unwrap_text_numbers
+
+V = MathVerifier()
+
+
+@pytest.mark.parametrize(("completion", "reference"), [
+    ("\\boxed{\\text{12 cm}}", "12"),
+    ("\\boxed{12\\text{ cm}}", "12"),
+    ("\\boxed{12\\,\\mathrm{cm}}", "12"),
+    ("\\boxed{\\mathrm{12\\ cm}}", "12"),
+    ("\\boxed{\\text{12 cm}^2}", "12"),
+    ("\\boxed{\\text{12.5 m/s}}", "12.5"),
+    ("\\boxed{\\mbox{5 apples}}", "5"),
+    ("\\boxed{\\textbf{5 apples}}", "5"),
+    ("\\boxed{5 \\text{ dollars}}", "5"),
+    ("\\boxed{\\text{7 dollars}}", "7"),
+    ("\\boxed{\\$5}", "5"),
+    ("\\boxed{\\text{\\$5}}", "5"),
+    ("\\boxed{\\text{1,000 people}}", "1000"),
+    ("\\boxed{\\text{1/2 cup}}", "\\frac{1}{2}"),
+    ("\\boxed{\\text{12}}", "12"),
+    ("\\boxed{\\text{0 solutions}}", "0"),
+    ("\\boxed{\\text{3 times}}", "3"),
+    ("\\boxed{\\text{5 percent}}", "0.05"),
+    ("\\boxed{\\text{30 degrees}}", "\\frac{\\pi}{6}"),
+    ("7 dollars", "7"),
+    ("The answer is 7 dollars.", "7"),
+    ("\\boxed{165.5 grams}", "165.5"),
+    ("\\boxed{\\text{12 cm}}", "12 \\text{ cm}"),
+])
+def test_a_number_with_a_unit_counts_as_the_number(completion: str, reference: str) -> None:
+    result = V(completion, reference)
+    assert result.correct, result
+
+
+@pytest.mark.parametrize(("answer", "reference"), [
+    ("\\text{12 cm}", "13"),
+    ("\\text{5 million}", "5"),
+    ("5 \\text{ million}", "5"),
+    ("\\text{3 dozen}", "3"),
+    ("\\text{3 halves}", "3"),
+    ("\\text{2 thirds}", "2"),
+    ("\\text{5 squared}", "5"),
+    ("\\text{5 or more}", "5"),
+    ("5 or more", "5"),
+    ("\\text{at least } 5", "5"),
+    ("\\text{about 3.14}", "\\pi"),
+    ("\\text{3 times x}", "3"),
+    ("\\text{7 dollars and 50 cents}", "7"),
+    ("\\text{no solution}", "0"),
+    ("\\text{none}", "0"),
+    ("\\text{twelve}", "12"),
+])
+def test_words_that_change_the_value_are_not_dropped(answer: str, reference: str) -> None:
+    assert not V(f"\\boxed{{{answer}}}", reference).correct
+
+
+def test_text_answers_stay_text() -> None:
+    assert V("\\boxed{\\text{no solution}}", "\\text{no solution}").correct
+    assert V("\\boxed{\\text{No solution}}", "\\text{no solution}").correct
+    assert V("\\boxed{\\text{none}}", "\\text{none}").correct
+    assert V("\\boxed{\\text{infinitely many}}", "\\infty").correct
+    assert V("\\boxed{\\text{no solution}}", "\\text{none}").status is Status.WRONG
+
+
+def test_percent_keeps_its_two_readings() -> None:
+    # Unchanged behaviour: "5%" matches 5 (a "what percent" reference) and 0.05.
+    for reference in ("5", "0.05", "5\\%", "\\frac{1}{20}"):
+        assert V("\\boxed{5\\%}", reference).correct, reference
+    assert V("\\boxed{5\\%}", "0.5").status is Status.WRONG
+    assert V("\\boxed{5}", "0.05").status is Status.WRONG
+
+
+def test_helpers() -> None:
+    assert unwrap_text_numbers("\\text{12 cm}") == "12"
+    assert unwrap_text_numbers("x = \\text{-3 degrees}") == "x =  -3^\\circ"
+    assert unwrap_text_numbers("\\text{no solution}") == "\\text{no solution}"
+    assert unwrap_text_numbers("\\text{5 million}") == "\\text{5 million}"
+    assert drop_plain_unit("7 dollars") == "7"
+    assert drop_plain_unit("5 m") == "5 m"  # a product outside \text{}
+    assert drop_plain_unit("5 more than x") == "5 more than x"

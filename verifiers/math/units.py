@@ -1,0 +1,102 @@
+"""A number followed by a unit or a word counts as that number: ``12 cm``, ``\\text{12 cm}``.
+
+Answers come as ``\\text{12 cm}``, ``\\mbox{5 apples}``, ``\\mathrm{12\\ cm}`` (all renamed to
+``\\text{}`` by :mod:`.normalize`), ``12\\text{ cm}``, or plain ``7 dollars``. The unit is
+dropped and the number kept; ``percent`` becomes ``\\%`` and ``degrees`` becomes ``^\\circ``,
+so that :mod:`.compare` reads them the way it reads the symbols.
+
+What is *not* dropped, because dropping it would change the value or the claim (such text is
+left in place and the answer then reads as prose or fails to parse, so it is never credited
+as the bare number):
+
+- multipliers and fraction words: ``5 million``, ``3 dozen``, ``3 halves``, ``2 thirds``;
+- powers: ``5 squared``; comparisons and hedges: ``5 or more``, ``at least 5``, ``about 3.14``;
+- anything after the words that holds a digit or math (``5 apples and 3 oranges``);
+- words with no number in front (``\\text{no solution}``, ``\\text{none}``) stay text.
+
+Limits: the unit must follow the number; a leading word (``USD 5``) is not read. A single
+letter after a number outside ``\\text{}`` (``5 m``) is left to the math parser, where it is a
+product (``5m``), because outside ``\\text{}`` it usually is one.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Numbers as they appear inside prose: 12, -3, 1,000, 12.5, .5, 3/4 (thousands commas removed later).
+_NUMBER = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:\s*/\s*\d+)?|\.\d+)"
+# Unit words: letters, optionally dotted ("sq. ft"), joined by "/" or "-" ("km/h", "light-years"),
+# with an exponent ("cm^2", "cm^{3}").
+_WORD = r"[A-Za-z]+\.?(?:[/-][A-Za-z]+\.?)*"
+_WORDS = rf"{_WORD}(?:\s+{_WORD})*(?:\s*\^\s*\{{?\d\}}?)?"
+_TEXT_NUMBER_RE = re.compile(
+    rf"\\text\s*\{{\s*({_NUMBER})\s*((?:{_WORDS})?)\s*\}}(?:\s*\^\s*\{{?\d\}}?)?")
+_PLAIN_NUMBER_RE = re.compile(rf"^({_NUMBER})\s+({_WORDS})$")
+
+# Words that change the value or the claim when dropped (matched case-insensitively, whole words).
+_KEEP_WORDS = frozenset("""
+    hundred hundreds thousand thousands million millions billion billions trillion trillions
+    dozen dozens score k mn bn thou
+    half halves third thirds quarter quarters
+    squared cubed square-root factorial
+    or and nor more less fewer than least most over under above below up to from between
+    about approximately approx around roughly nearly almost circa ca some
+    not no plus minus
+    """.split())
+_ORDINAL_RE = re.compile(r"(?:fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
+                         r"|teenth|tieth|hundredth|thousandth|millionth)s?$", re.IGNORECASE)
+_PERCENT_WORDS = frozenset({"percent", "per cent", "pct"})
+_DEGREE_WORDS = frozenset({"degree", "degrees", "deg"})
+
+
+def unit_symbol(words: str) -> str | None:
+    """What ``words`` after a number become: ``""`` (a unit, dropped), ``\\%``, ``^\\circ``, or ``None`` (kept).
+
+    A one-letter word is a unit only when it stands alone (``12 m``): in ``3 times x`` it is math.
+    """
+    cleaned = re.sub(r"\s*\^\s*\{?\d\}?$", "", words).strip()
+    lowered = " ".join(cleaned.lower().split())
+    if not lowered:
+        return ""
+    if " " in lowered and any(len(w) == 1 for w in re.findall(r"[a-z]+", lowered)):
+        return None
+    if lowered in _PERCENT_WORDS:
+        return r"\%"
+    if lowered.split(" ")[0] in _DEGREE_WORDS:  # "degrees", "degrees Celsius"
+        return r"^\circ"
+    for word in re.split(r"[\s/-]+", lowered):
+        word = word.strip(".")
+        if word in _KEEP_WORDS or _ORDINAL_RE.search(word):
+            return None
+    return ""
+
+
+def _as_number(number: str, words: str) -> str | None:
+    symbol = unit_symbol(words)
+    if symbol is None:
+        return None
+    number = re.sub(r"\s+", "", number)
+    if re.fullmatch(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", number):
+        number = number.replace(",", "")
+    return number + symbol
+
+
+def unwrap_text_numbers(s: str) -> str:
+    """``\\text{12 cm}`` -> ``12``, ``\\text{5 percent}`` -> ``5\\%``; other ``\\text{}`` untouched."""
+    def repl(m: re.Match[str]) -> str:
+        number = _as_number(m.group(1), m.group(2))
+        return m.group(0) if number is None else f" {number} "
+
+    return _TEXT_NUMBER_RE.sub(repl, s).strip()
+
+
+def drop_plain_unit(s: str) -> str:
+    """``7 dollars`` -> ``7``, ``165.5 grams`` -> ``165.5``; unchanged unless the whole string is that shape.
+
+    Each word must have two or more letters (``5 m`` stays a product, see the module docstring).
+    """
+    m = _PLAIN_NUMBER_RE.match(s.strip())
+    if not m or any(len(w) < 2 for w in re.findall(r"[A-Za-z]+", m.group(2).split("^")[0])):
+        return s
+    number = _as_number(m.group(1), m.group(2))
+    return s if number is None else number
