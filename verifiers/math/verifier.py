@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Sequence
 
 from verifiers.base import Verification
-from verifiers.math import compare, extract, guard
+from verifiers.math import choice, compare, extract, guard
 from verifiers.math.normalize import normalize
 from verifiers.math.parse import ParseError, parse_answer
 
 VERSION = "2"  # 2: exact by default (no tolerance unless asked), decimal references, units in \text{}
 _MAX_EXTRACTED_CHARS = guard.MAX_ANSWER_CHARS + 1  # kept in traces; one past the limit still reads as too long
-_CHOICE_RE = re.compile(r"^\(?([A-J])\)?$")
-_CHOICE_IN_ANSWER_RE = re.compile(r"^\s*(?:\\text\{)?\(?([A-J])\)?(?:\}|[.:)\s]|$)")
 
 
 class MathVerifier:
@@ -24,7 +21,8 @@ class MathVerifier:
     ``latex2sympy2_extended``) and compares them (:mod:`verifiers.math.compare`).
     The reference is an answer (``"18"``, ``"\\frac{1}{2}"``, ``"(1, 2), (3, 4)"``), a GSM8K
     solution ending in ``#### 18``, or a solution containing ``\\boxed{}``. A single letter A-J
-    reference means multiple choice: the first letter of the extracted answer is compared.
+    reference (``B``, ``(B)``, ``\\textbf{(B)}``) means multiple choice: the letter the answer names
+    is compared (:mod:`verifiers.math.choice`).
 
     Equivalence policy (details in :mod:`verifiers.math.compare` and :mod:`verifiers.math.numeric`):
 
@@ -99,9 +97,9 @@ class MathVerifier:
             return Verification.invalid(f"completion has {len(completion)} characters "
                                         f"(limit {self.max_completion_chars})")
         ref_text = reference_answer(reference)
-        choice = _CHOICE_RE.match(ref_text.strip())
-        if choice:
-            return self._multiple_choice(completion, choice.group(1))
+        letter = choice.reference_letter(ref_text)
+        if letter:
+            return self._multiple_choice(completion, letter)
         try:
             ref = parse_answer(ref_text)
         except (ParseError, guard.TooComplex) as exc:
@@ -132,15 +130,28 @@ class MathVerifier:
         return Verification.invalid(f"no readable final answer ({problem})", candidates[-1].text)
 
     def _multiple_choice(self, completion: str, letter: str) -> Verification:
-        candidates = extract.extract_answers(completion, self.extraction_priority, self.box_policy)
+        try:
+            candidates = extract.extract_answers(completion, self.extraction_priority, self.box_policy)
+        except extract.AmbiguousAnswer as exc:
+            return Verification.invalid(str(exc))
         for cand in candidates:
-            m = _CHOICE_IN_ANSWER_RE.match(cand.text)
-            if m:
-                ok = m.group(1) == letter
-                return Verification.graded(ok, m.group(1), "correct" if ok else f"choice {m.group(1)} is not correct")
+            found = choice.answer_letter(cand.text)
+            if found == choice.AMBIGUOUS:
+                return Verification.invalid(f"the answer {cand.text[:200]!r} names more than one choice", cand.text)
+            if found:
+                return self._graded_choice(found, letter, cand.method)
             if cand.decisive:
-                break
+                return Verification.invalid("no answer choice (A-J) found in the final answer", cand.text)
+        found = choice.in_prose(completion)
+        if found:
+            return self._graded_choice(found, letter, "prose")
         return Verification.invalid("no answer choice (A-J) found", candidates[0].text if candidates else None)
+
+    @staticmethod
+    def _graded_choice(found: str, letter: str, method: str) -> Verification:
+        ok = found == letter
+        return Verification.graded(ok, found, "correct" if ok else f"choice {found} is not correct",
+                                   details={"method": method})
 
 
 def reference_answer(reference: Any) -> str:
