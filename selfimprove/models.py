@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from selfimprove import atomic
+
 log = logging.getLogger(__name__)
 
 BUILTIN_SMOLLM2 = "builtin:smollm2-135m-instruct"
@@ -77,24 +79,35 @@ def _smollm2_gguf() -> Path:
 
 
 def builtin_smollm2_path(cache_dir: str) -> Path:
-    """Directory of the dequantized SmolLM2 model, converting it from the GGUF on first use."""
+    """Directory of the dequantized SmolLM2 model, converting it from the GGUF on first use.
+
+    Safe when many processes start together (the ranks of a node, jobs sharing a home
+    directory): a file lock lets one convert while the others wait, and the conversion is
+    written under a per-process temporary name and renamed into place, so nobody ever reads a
+    half-written model. A process that finds the model there once it holds the lock uses it.
+    """
+    from filelock import FileLock
+
     target = cache_root(cache_dir) / "models" / "smollm2-135m-instruct"
     if (target / "model.safetensors").exists():
         return target
     gguf = _smollm2_gguf()
-    log.info("converting %s to a plain safetensors model in %s (once)", gguf.name, target)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    config = quantized.config
-    del config.quantization_config  # a plain model from here on
-    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    plain.load_state_dict(quantized.state_dict())
-    if tokenizer.chat_template is None:
-        tokenizer.chat_template = CHATML_TEMPLATE
-    tmp = target.with_name(target.name + ".tmp")
-    plain.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    tmp.rename(target)  # atomic: a crash mid-conversion leaves no half-written model behind
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.with_name(target.name + ".lock"))):
+        if (target / "model.safetensors").exists():  # another process converted it while we waited
+            return target
+        log.info("converting %s to a plain safetensors model in %s (once)", gguf.name, target)
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+        config = quantized.config
+        del config.quantization_config  # a plain model from here on
+        plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        plain.load_state_dict(quantized.state_dict())
+        if tokenizer.chat_template is None:
+            tokenizer.chat_template = CHATML_TEMPLATE
+        with atomic.replacing(target) as tmp:
+            plain.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
     return target
 
 

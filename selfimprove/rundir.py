@@ -1,13 +1,10 @@
-"""The run directory: resolved config, traces, metrics. Writes are atomic (temp file + rename)."""
+"""The run directory: created once per run, with the resolved config in it."""
 
 from __future__ import annotations
 
 import datetime
-import json
-import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterable
 
 from selfimprove import configio
 from selfimprove.config import Config
@@ -40,23 +37,3 @@ def prepare(cfg: Config, *, resume: bool = False) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     configio.dump(cfg, path / "config.yaml")
     return path
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-def write_parquet(rows: Iterable[dict[str, Any]], path: Path) -> None:
-    """Rows -> Parquet via ``datasets`` (so the schema matches what ``load_dataset`` reads back)."""
-    import datasets
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    datasets.Dataset.from_list(list(rows)).to_parquet(str(tmp))
-    os.replace(tmp, path)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from selfimprove.rundir import atomic_write_text
+from selfimprove.atomic import write_text
 from verifiers.runtime import VerifierRuntime, VerifyItem
 
 RESULT_KEYS = ("status", "score", "extracted", "feedback")
@@ -59,7 +59,7 @@ def run_verify(verifier: str, input_path: str, output_path: str, *, options: dic
         out.update({k: result.to_dict()[k] for k in RESULT_KEYS})
         counts[result.status.value] += 1
         lines.append(json.dumps(out, ensure_ascii=False))
-    atomic_write_text(Path(output_path), "".join(line + "\n" for line in lines))
+    write_text(Path(output_path), "".join(line + "\n" for line in lines))
     summary = ", ".join(f"{s}={counts.get(s, 0)}" for s in ("correct", "wrong", "invalid", "error", "timeout"))
     print(f"{identity}: {len(rows)} graded -> {output_path}\n  {summary}")
     return 0

@@ -6,13 +6,13 @@ saved; resuming loads the base model and the adapter on top, trainable.
 
 from __future__ import annotations
 
-import os
-import shutil
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import torch
 
+from selfimprove import atomic
 from selfimprove.config import Config
 from selfimprove.models import LoadedModel, load_model
 
@@ -21,12 +21,15 @@ def _lora(cfg: Config, loaded: LoadedModel, checkpoint: str | None) -> LoadedMod
     from peft import LoraConfig, PeftModel, get_peft_model
 
     o = cfg.train.lora
-    if checkpoint is not None:
-        model = PeftModel.from_pretrained(loaded.model, checkpoint, is_trainable=True)
-    else:
-        model = get_peft_model(loaded.model, LoraConfig(
-            r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout, target_modules=list(o.target_modules),
-            task_type="CAUSAL_LM"))
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated `is_gradient_checkpointing`; nothing a user can change.
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        if checkpoint is not None:
+            model = PeftModel.from_pretrained(loaded.model, checkpoint, is_trainable=True)
+        else:
+            model = get_peft_model(loaded.model, LoraConfig(
+                r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout, target_modules=list(o.target_modules),
+                task_type="CAUSAL_LM"))
     return LoadedModel(model, loaded.tokenizer, loaded.name, loaded.path)
 
 
@@ -48,14 +51,10 @@ def save_checkpoint(policy: LoadedModel, path: Path, extras: Callable[[Path], No
 
     ``extras(tmp_dir)`` may add files that must appear together with the weights.
     """
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    with torch.no_grad():
+    # An existing ``path`` was left by a crash after its rename but before the state commit:
+    # it is replaced.
+    with atomic.replacing(path) as tmp, torch.no_grad():
         policy.model.save_pretrained(tmp, safe_serialization=True)
-    policy.tokenizer.save_pretrained(tmp)
-    if extras is not None:
-        extras(tmp)
-    if path.exists():  # a crash after the rename but before the state commit left it: replace
-        shutil.rmtree(path)
-    os.replace(tmp, path)
+        policy.tokenizer.save_pretrained(tmp)
+        if extras is not None:
+            extras(tmp)

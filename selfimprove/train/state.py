@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from selfimprove import rundir
+from selfimprove import atomic
 
 
 def phase_key(round: int, phase: str) -> str:
@@ -56,10 +55,9 @@ class TrainState:
             rng["numpy"] = np.random.get_state()
         except ImportError:
             pass  # numpy is optional for us; nothing to save then
-        tmp = run_dir / f".rng.pt.tmp{os.getpid()}"
-        torch.save(rng, tmp)
-        os.replace(tmp, run_dir / "rng.pt")
-        rundir.write_json(run_dir / "state.json", dataclasses.asdict(self))
+        with atomic.replacing(run_dir / "rng.pt") as tmp:
+            torch.save(rng, tmp)
+        atomic.write_json(run_dir / "state.json", dataclasses.asdict(self))
 
     @classmethod
     def load(cls, run_dir: Path) -> TrainState:
