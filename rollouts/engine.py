@@ -20,6 +20,7 @@ import time
 from typing import Any, Sequence
 
 import torch
+import transformers.generation.utils
 from tqdm.auto import tqdm
 from transformers import LogitsProcessor, LogitsProcessorList
 
@@ -27,21 +28,40 @@ from rollouts.trace import Trace, Turn
 
 log = logging.getLogger(__name__)
 
+# generate() takes a ready KV cache as ``cache`` in newer transformers (``past_key_values`` there
+# warns that it is deprecated), as ``past_key_values`` in older ones.
+_CACHE_KWARG = "cache" if hasattr(transformers.generation.utils, "ALL_CACHE_NAMES") else "past_key_values"
+
+
+def _field(default: Any = dataclasses.MISSING, *, help: str, factory: Any = dataclasses.MISSING) -> Any:
+    return dataclasses.field(default=default, default_factory=factory, metadata={"help": help})
+
 
 @dataclasses.dataclass
 class SamplingParams:
-    num_samples: int = 8
-    temperature: float = 0.7
-    top_p: float = 1.0
-    max_new_tokens: int = 64
-    stop: Sequence[str] = ()
-    batch_size: int = 64
-    shared_prefill: bool = True
+    """How rollouts are sampled. The one definition: it is also the ``sampling`` section of the
+    run config (``selfimprove.config``), so each default and help text lives here only."""
+
+    num_samples: int = _field(8, help="Completions per prompt (G / k).")
+    temperature: float = _field(0.7, help="Sampling temperature; 0 = greedy.")
+    top_p: float = _field(1.0, help="Nucleus sampling threshold.")
+    max_new_tokens: int = _field(64, help="Completion length cap in tokens.")
+    stop: list[str] = _field(factory=list, help="Strings that end a completion (kept in the text).")
+    batch_size: int = _field(64, help="Sequences per generate() call (prompts x samples).")
+    shared_prefill: bool = _field(
+        True, help="Encode each prompt once and copy its KV cache to the samples (see benchmarks/shared_prefill.py)."
+    )
+
+    def __post_init__(self) -> None:
+        if self.num_samples < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
+            raise ValueError("num_samples, max_new_tokens and batch_size must be >= 1")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError("temperature must be >= 0 and top_p in (0, 1]")
 
 
 @dataclasses.dataclass
 class RolloutRequest:
-    """One prompt to sample from. ``meta`` fields are copied onto every resulting trace."""
+    """One prompt to sample from; every field but ``messages`` is copied onto its traces."""
 
     problem_id: str
     messages: list[dict[str, str]]
@@ -54,13 +74,16 @@ class RolloutRequest:
 
 @dataclasses.dataclass
 class RolloutStats:
+    """Counters of a batch of rollouts: the engine adds generation, whoever grades adds ``verify_s``."""
+
     sequences: int = 0
     new_tokens: int = 0
-    seconds: float = 0.0
+    generate_s: float = 0.0
+    verify_s: float = 0.0
 
     @property
     def tokens_per_s(self) -> float:
-        return self.new_tokens / self.seconds if self.seconds else 0.0
+        return self.new_tokens / self.generate_s if self.generate_s else 0.0
 
 
 class _RawLogprobRecorder(LogitsProcessor):
@@ -91,7 +114,7 @@ class _RawLogprobRecorder(LogitsProcessor):
 
 class RolloutEngine:
     def __init__(self, model, tokenizer, params: SamplingParams, *, seed: int = 0, policy: str = "base",
-                 round: int = 0, progress: bool | None = None):
+                 round: int = 0, progress: bool | None = None, stats: RolloutStats | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.params = params
@@ -99,7 +122,7 @@ class RolloutEngine:
         self.policy = policy
         self.round = round
         self.progress = progress
-        self.stats = RolloutStats()
+        self.stats = stats if stats is not None else RolloutStats()  # shared when the caller passes one
         self.tokenizer.padding_side = "left"
         eos = model.generation_config.eos_token_id
         self._eos_ids = set(eos if isinstance(eos, list) else [eos if eos is not None else tokenizer.eos_token_id])
@@ -137,7 +160,7 @@ class RolloutEngine:
             self.model.train(was_training)
         self.stats.sequences += len(traces)
         self.stats.new_tokens += sum(t.num_tokens for t in traces)
-        self.stats.seconds += time.perf_counter() - start
+        self.stats.generate_s += time.perf_counter() - start
         return traces
 
     def _bar_disabled(self) -> bool | None:
@@ -162,7 +185,7 @@ class RolloutEngine:
         if p.stop:
             kwargs.update(stop_strings=list(p.stop), tokenizer=self.tokenizer)
         if p.shared_prefill and g > 1 and ids.shape[1] > 1:
-            kwargs["past_key_values"] = self._prefill(ids, mask, g)
+            kwargs[_CACHE_KWARG] = self._prefill(ids, mask, g)
         out = self.model.generate(
             input_ids=ids.repeat_interleave(g, dim=0), attention_mask=mask.repeat_interleave(g, dim=0), **kwargs
         )

@@ -3,7 +3,8 @@
 A trace holds the prompt (chat messages), the completion (text, token ids, per-token
 logprobs), earlier turns of a multi-turn refinement, the sampling parameters, the policy
 identity (round, checkpoint) and, once graded, the verification. :func:`to_row` gives a flat,
-Arrow-friendly dict so a round's traces form a ``datasets.Dataset`` / Parquet file.
+Arrow-friendly dict so a round's traces form a ``datasets.Dataset`` / Parquet file, and
+:func:`arrow_schema` is the one schema every Parquet file of traces is written with.
 
 ``logprobs`` are log-probabilities of the sampled tokens under the model's *raw* distribution
 (temperature 1, no top-p), as vLLM reports them; ``None`` when unknown.
@@ -84,6 +85,28 @@ def to_row(trace: Trace) -> dict[str, Any]:
         "feedback": v.feedback if v else None,
         "verifier": trace.verifier,
     }
+
+
+def arrow_schema():
+    """The Arrow schema of a stored trace row: :func:`to_row`'s columns plus the provenance a
+    store adds (``phase``, ``kept`` for training, the phase's ``sampling_json``).
+
+    Fixed, not inferred, so files whose optional columns happen to be all null still
+    concatenate, and traces written by ``selfimprove eval`` and ``selfimprove train`` match.
+    """
+    import pyarrow as pa
+
+    s, i, f, b = pa.string(), pa.int64(), pa.float64(), pa.bool_()
+    message = pa.struct([("role", s), ("content", s)])
+    turn = pa.struct([("completion", s), ("feedback", s), ("status", s)])
+    return pa.schema([
+        ("problem_id", s), ("task", s), ("messages", pa.list_(message)), ("completion", s),
+        ("completion_ids", pa.list_(i)), ("logprobs", pa.list_(f)), ("num_tokens", i), ("finish_reason", s),
+        ("reference_json", s), ("fields_json", s), ("sample_index", i), ("turns", pa.list_(turn)),
+        ("temperature", f), ("top_p", f), ("max_new_tokens", i), ("round", i), ("policy", s), ("seed", i),
+        ("hint", b), ("status", s), ("score", f), ("extracted", s), ("feedback", s), ("verifier", s),
+        ("phase", s), ("kept", b), ("sampling_json", s),
+    ])
 
 
 def from_row(row: dict[str, Any]) -> Trace:

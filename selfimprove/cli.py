@@ -113,12 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("train", help="run self-improvement rounds: sample, verify, select, update, evaluate",
-                       description="Each round samples train.samples_per_prompt attempts per prompt with the current "
-                       "policy, grades them, keeps verified traces (rejection sampling) or reward-variance groups, "
-                       "updates the policy with the round's strategy from train.schedule (rft: TRL SFTTrainer, grpo: "
-                       "TRL GRPOTrainer) and evaluates pass@k on the held-out split. Every trace goes to "
-                       "<run dir>/traces (Parquet); --resume continues an interrupted run from its last completed "
-                       "phase.")
+                       description="Each round, the round's strategy from train.schedule samples attempts with the "
+                       "current policy and grades them (rft: keeps verified traces, with rationalization and refinement; "
+                       "grpo: keeps reward-variance groups), updates the policy (rft: TRL SFTTrainer, grpo: TRL "
+                       "GRPOTrainer; options under train.rft / train.grpo) and evaluates pass@k on the held-out "
+                       "split. Every trace goes to <run dir>/traces (Parquet), the log to <run dir>/train.log; --resume "
+                       "continues an interrupted run from its last completed phase.")
     _add_config_args(p)
     p.add_argument("--resume", action="store_true",
                    help="continue the run named by run.name from its last completed phase (same config)")
@@ -184,8 +184,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _quiet_libraries() -> None:
-    """Silence third-party chatter that buries our own output (progress bars of weight loading)."""
+    """Silence third-party chatter that buries our own output and that a user cannot act on."""
+    import torch
     import transformers
+
+    if not torch.cuda.is_available():
+        # DeepSpeed (imported by TRL) otherwise warns on every start that it fell back to the CPU.
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
 
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from selfimprove import configio
 from selfimprove.configio import ConfigError, field
-from selfimprove.train.config import TrainConfig
+from rollouts.engine import SamplingParams
+from selfimprove.train.config import MOVED_KEYS, TrainConfig
 
 DEFAULT_PROMPT = "{question}\nThink step by step, then give the final answer in \\boxed{{}}."
 
@@ -70,25 +71,6 @@ class TaskConfig:
 
 
 @dataclasses.dataclass
-class SamplingConfig:
-    num_samples: int = field(8, help="Completions per prompt (G / k).")
-    temperature: float = field(0.7, help="Sampling temperature; 0 = greedy.")
-    top_p: float = field(1.0, help="Nucleus sampling threshold.")
-    max_new_tokens: int = field(64, help="Completion length cap in tokens.")
-    stop: list[str] = field(factory=list, help="Strings that end a completion (kept in the text).")
-    batch_size: int = field(64, help="Sequences per generate() call (prompts x samples).")
-    shared_prefill: bool = field(
-        True, help="Encode each prompt once and copy its KV cache to the samples (see benchmarks/shared_prefill.py)."
-    )
-
-    def __post_init__(self) -> None:
-        if self.num_samples < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
-            raise ValueError("num_samples, max_new_tokens and batch_size must be >= 1")
-        if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError("temperature must be >= 0 and top_p in (0, 1]")
-
-
-@dataclasses.dataclass
 class VerifierConfig:
     name: str = field("math", help="Verifier: a built-in name (math, code, exact, format), a plug-in name, or module:callable.")
     options: dict[str, Any] = field(factory=dict, help="Keyword options passed to the verifier's factory.")
@@ -115,7 +97,7 @@ class Config:
     run: RunConfig = field(factory=RunConfig, help="Run identity and outputs.")
     model: ModelConfig = field(factory=ModelConfig, help="The policy model.")
     task: TaskConfig = field(factory=TaskConfig, help="Problems to train and evaluate on.")
-    sampling: SamplingConfig = field(factory=SamplingConfig, help="Rollout sampling.")
+    sampling: SamplingParams = field(factory=SamplingParams, help="Rollout sampling (rollouts.engine.SamplingParams).")
     verifier: VerifierConfig = field(factory=VerifierConfig, help="How completions are graded.")
     eval: EvalConfig = field(factory=EvalConfig, help="Held-out evaluation.")
     logging: LoggingConfig = field(factory=LoggingConfig, help="Metrics backends.")
@@ -128,7 +110,7 @@ class Config:
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
     """Load and validate a run config. Raises :class:`ConfigError` naming every bad key."""
-    return configio.load(Config, path, overrides)
+    return configio.load(Config, path, overrides, moved=MOVED_KEYS)
 
 
 __all__ = ["Config", "ConfigError", "load_config"]

@@ -44,14 +44,14 @@ def _type_name(tp: Any) -> str:
     return "null" if tp is type(None) else getattr(tp, "__name__", str(tp))
 
 
-def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
+def _convert(value: Any, tp: Any, key: str, problems: list[str], moved: dict[str, str]) -> Any:
     """Check ``value`` against the annotation ``tp``; return it converted (or None on error)."""
     origin = get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             problems.append(f"'{key}' must be a mapping of {sorted(f.name for f in dataclasses.fields(tp))}, got {value!r}")
             return None
-        return _build(tp, value, key + ".", problems)
+        return _build(tp, value, key + ".", problems, moved)
     if tp is Any:
         return value
     if origin is Literal:
@@ -68,7 +68,7 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
             if arg is type(None):
                 continue
             trial: list[str] = []
-            out = _convert(value, arg, key, trial)
+            out = _convert(value, arg, key, trial, moved)
             if not trial:
                 return out
         problems.append(f"'{key}' must be {_type_name(tp)}, got {value!r}")
@@ -78,13 +78,13 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
             problems.append(f"'{key}' must be a list, got {value!r}")
             return None
         (item_tp,) = get_args(tp)
-        return [_convert(v, item_tp, f"{key}[{i}]", problems) for i, v in enumerate(value)]
+        return [_convert(v, item_tp, f"{key}[{i}]", problems, moved) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             problems.append(f"'{key}' must be a mapping, got {value!r}")
             return None
         _, val_tp = get_args(tp)
-        return {str(k): _convert(v, val_tp, f"{key}.{k}", problems) for k, v in value.items()}
+        return {str(k): _convert(v, val_tp, f"{key}.{k}", problems, moved) for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp in (int, float) and isinstance(value, bool) or not isinstance(value, tp):
@@ -93,17 +93,23 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
     return value
 
 
-def _build(cls: type[T], data: dict[str, Any], prefix: str, problems: list[str]) -> T:
+def _build(cls: type[T], data: dict[str, Any], prefix: str, problems: list[str], moved: dict[str, str]) -> T:
     hints = get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
+        if key not in names and f"{prefix}{key}" in moved:
+            new = moved[f"{prefix}{key}"]
+            problems.append(f"'{prefix}{key}' has moved to '{new}'"
+                            + (" (its keys keep their names)" if isinstance(value, dict) else "")
+                            + "; rename it in the config or --set")
+            continue
         if key not in names:
             close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(names)}"
             problems.append(f"unknown key '{prefix}{key}'{hint}")
             continue
-        kwargs[key] = _convert(value, hints[key], prefix + key, problems)
+        kwargs[key] = _convert(value, hints[key], prefix + key, problems, moved)
     if problems:
         return None  # type: ignore[return-value]
     try:
@@ -133,8 +139,11 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def load(cls: type[T], path: str | Path | None, overrides: list[str] = ()) -> T:
-    """Load ``path`` (YAML; None for defaults only) plus ``key=value`` overrides into ``cls``."""
+def load(cls: type[T], path: str | Path | None, overrides: list[str] = (), *, moved: dict[str, str] | None = None) -> T:
+    """Load ``path`` (YAML; None for defaults only) plus ``key=value`` overrides into ``cls``.
+
+    ``moved`` maps old dotted keys to their new place: using one is an error naming the new key.
+    """
     source = str(path) if path else "<defaults>"
     data: dict[str, Any] = {}
     if path is not None:
@@ -150,7 +159,7 @@ def load(cls: type[T], path: str | Path | None, overrides: list[str] = ()) -> T:
             raise ConfigError([f"{source}: the top level must be a mapping of sections"])
     data = apply_overrides(data, list(overrides))
     problems: list[str] = []
-    config = _build(cls, data, "", problems)
+    config = _build(cls, data, "", problems, moved or {})
     if problems:
         raise ConfigError([f"config error in {source}: {p}" for p in problems])
     return config

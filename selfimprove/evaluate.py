@@ -1,69 +1,45 @@
-"""Held-out evaluation: sample k completions per test problem, grade them, summarise.
+"""Held-out evaluation: one function, :func:`evaluate`, used by ``selfimprove eval`` and by every
+evaluation of ``selfimprove train``; and :func:`run_eval`, the ``eval`` command.
 
 ``selfimprove eval --config configs/quickstart.yaml`` writes, under the run directory:
-``config.yaml`` (resolved), ``traces/eval.parquet`` (every trace, graded) and ``metrics.json``.
+``config.yaml`` (resolved), ``traces/eval.parquet`` (every trace, graded, in the trace store's
+schema) and ``metrics.json``. Both commands draw evaluation samples with the same seed, so
+``selfimprove eval`` of a model reproduces the round-0 evaluation of a training run on it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
-from rollouts.engine import RolloutEngine, RolloutRequest, SamplingParams
-from rollouts.trace import Trace, to_row
-from selfimprove import rundir
+from rollouts.engine import RolloutStats
+from rollouts.trace import Trace
+from selfimprove import atomic, rundir
 from selfimprove.config import Config
 from selfimprove.metrics import summarize
 from selfimprove.models import LoadedModel, load_model
-from selfimprove.prompts import build_messages
+from selfimprove.sampling import make_runtime, phase_seed, requests_for, sample_and_grade, sampling_record
 from selfimprove.tasks import load_task
 from selfimprove.tasks.base import Problem, cap_split
-from verifiers.runtime import VerifierRuntime, VerifyItem
+from verifiers.runtime import VerifierRuntime
 
 log = logging.getLogger(__name__)
 
 
-def sampling_params(cfg: Config) -> SamplingParams:
-    s = cfg.sampling
-    return SamplingParams(num_samples=s.num_samples, temperature=s.temperature, top_p=s.top_p,
-                          max_new_tokens=s.max_new_tokens, stop=tuple(s.stop), batch_size=s.batch_size,
-                          shared_prefill=s.shared_prefill)
+def evaluate(policy: LoadedModel, problems: Sequence[Problem], cfg: Config, runtime: VerifierRuntime, *,
+             round: int = 0) -> tuple[dict[str, Any], list[Trace]]:
+    """Sample ``sampling.num_samples`` completions per problem, grade, summarise.
 
-
-def make_runtime(cfg: Config) -> VerifierRuntime:
-    v = cfg.verifier
-    return VerifierRuntime(v.name, dict(v.options), workers=v.workers, deadline_s=v.deadline_s)
-
-
-def requests_for(problems: Sequence[Problem], cfg: Config, *, hint: bool = False) -> list[RolloutRequest]:
-    return [
-        RolloutRequest(problem_id=p.id, messages=build_messages(p, cfg.task, hint=hint), reference=p.reference,
-                       task=p.task, fields=dict(p.fields), hint=hint)
-        for p in problems
-    ]
-
-
-def grade(traces: list[Trace], runtime: VerifierRuntime, *, progress: bool | None = None) -> None:
-    """Attach a verification to every trace (in place)."""
-    items = [VerifyItem(t.completion, t.reference, t.fields) for t in traces]
-    for trace, verification in zip(traces, runtime.verify_batch(items, progress=progress is not False)):
-        trace.verification = verification
-        trace.verifier = runtime.identity
-
-
-def evaluate_policy(loaded: LoadedModel, problems: Sequence[Problem], cfg: Config, runtime: VerifierRuntime, *,
-                    round: int = 0, policy: str = "base", seed: int | None = None) -> tuple[dict, list[Trace]]:
-    """Sample, grade and summarise; returns (metrics, traces). Metrics include phase timings."""
-    engine = RolloutEngine(loaded.model, loaded.tokenizer, sampling_params(cfg), policy=policy, round=round,
-                           seed=cfg.run.seed if seed is None else seed)
-    t0 = time.perf_counter()
-    traces = engine.generate(requests_for(problems, cfg))
-    t1 = time.perf_counter()
-    grade(traces, runtime)
-    t2 = time.perf_counter()
+    Returns (metrics, traces); metrics hold pass@k, format and length rates, status counts and
+    the phase's timings (``generate_s``, ``verify_s``, ``tokens_per_s``). The seed is the same
+    for every round, so rounds differ only by the policy. Sharded across ranks when distributed.
+    """
+    stats = RolloutStats()
+    traces = sample_and_grade(policy, requests_for(problems, cfg.task), cfg.sampling.num_samples, cfg.sampling,
+                              runtime, seed=phase_seed(cfg.run.seed, 0, "eval"), round=round, stats=stats)
     metrics = summarize(traces, cfg.eval.ks, check_boxed="\\boxed" in cfg.task.prompt_template)
-    metrics.update(tokens_per_s=engine.stats.tokens_per_s, generate_s=t1 - t0, verify_s=t2 - t1)
+    metrics.update(tokens_per_s=stats.tokens_per_s, generate_s=stats.generate_s, verify_s=stats.verify_s)
     return metrics, traces
 
 
@@ -77,17 +53,22 @@ def format_table(metrics: dict) -> str:
 
 def run_eval(cfg: Config) -> dict:
     """The ``selfimprove eval`` job. Returns the metrics it wrote."""
+    from selfimprove.train.store import write_traces
+
     run_dir = rundir.prepare(cfg)
     problems = cap_split(load_task(cfg.task)["test"], cfg.eval.max_problems)
     log.info("evaluating %s on %d %s test problems x %d samples", cfg.model.name, len(problems), cfg.task.name,
              cfg.sampling.num_samples)
     loaded = load_model(cfg.model.name, device=cfg.run.device, dtype=cfg.model.dtype, cache_dir=cfg.model.cache_dir,
                         seed=cfg.run.seed)
+    t0 = time.perf_counter()
     with make_runtime(cfg) as runtime:
-        metrics, traces = evaluate_policy(loaded, problems, cfg, runtime, policy=loaded.name)
-    rundir.write_parquet((to_row(t) for t in traces), run_dir / "traces" / "eval.parquet")
-    rundir.write_json(run_dir / "metrics.json", metrics)
-    print(f"\n{cfg.model.name} on {cfg.task.name} (test, {len(problems)} problems x {cfg.sampling.num_samples} samples)")
+        metrics, traces = evaluate(loaded, problems, cfg, runtime)
+    write_traces(run_dir / "traces" / "eval.parquet", traces, phase="eval",
+                 sampling=sampling_record(cfg.sampling, cfg.sampling.num_samples))
+    atomic.write_json(run_dir / "metrics.json", metrics)
+    print(f"\n{cfg.model.name} on {cfg.task.name} (test, {len(problems)} problems x {cfg.sampling.num_samples} samples, "
+          f"{time.perf_counter() - t0:.0f} s)")
     print(format_table(metrics))
     print(f"\nwrote {run_dir}/traces/eval.parquet and {run_dir}/metrics.json")
     return metrics

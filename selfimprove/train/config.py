@@ -1,4 +1,8 @@
-"""The ``train`` section of the run config: rounds, selection, update strategies, extras.
+"""The ``train`` section of the run config: rounds, then one section per update strategy.
+
+Options that belong to one strategy live in its section (``train.rft.*``, ``train.grpo.*``);
+the keys they had before 0.2 are listed in :data:`MOVED_KEYS`, so an old config fails with the
+new key's name.
 
 TRL options that we only forward (``loss_type``, ``beta``, ``epsilon_high``, ...) keep TRL's
 names; anything else TRL accepts goes through ``extra`` and is checked against the TRL config
@@ -14,46 +18,34 @@ from selfimprove.configio import field
 
 
 @dataclasses.dataclass
-class SFTOptions:
-    learning_rate: float = field(2e-5, help="rft: AdamW learning rate (TRL SFTConfig.learning_rate).")
-    epochs: float = field(2.0, help="rft: passes over the round's training set (SFTConfig.num_train_epochs).")
-    batch_size: int = field(16, help="rft: sequences per optimizer step (per device).")
-    gradient_accumulation_steps: int = field(1, help="rft: micro-batches per optimizer step.")
-    max_length: int = field(512, help="rft: prompt + completion tokens; longer examples are truncated.")
-    lr_scheduler_type: str = field("constant", help="rft: transformers scheduler name (constant, linear, cosine, ...).")
-    warmup_steps: float = field(0.0, help="rft: warm-up steps; a float in [0, 1) is a fraction of all steps (TRL warmup_steps).")
-    weight_decay: float = field(0.0, help="rft: AdamW weight decay.")
-    max_grad_norm: float = field(1.0, help="rft: gradient clipping norm.")
-    extra: dict[str, Any] = field(factory=dict, help="rft: any other TRL SFTConfig keyword, passed as is (checked by name).")
-
-
-@dataclasses.dataclass
 class GRPOOptions:
-    learning_rate: float = field(1e-6, help="grpo: AdamW learning rate (TRL GRPOConfig.learning_rate).")
-    steps_per_round: int = field(8, help="grpo: optimizer steps per grpo round (GRPOConfig.max_steps).")
+    learning_rate: float = field(1e-6, help="AdamW learning rate (TRL GRPOConfig.learning_rate).")
+    steps_per_round: int = field(8, help="Optimizer steps per grpo round (GRPOConfig.max_steps).")
     lr_scheduler_type: str = field(
-        "constant", help="grpo: transformers scheduler; a fresh trainer runs each round, so 'linear' would decay within a round."
+        "constant", help="transformers scheduler; a fresh trainer runs each round, so 'linear' would decay within a round."
     )
-    num_generations: int = field(8, help="grpo: completions per prompt, the group size G (GRPOConfig.num_generations).")
-    prompts_per_step: int = field(4, help="grpo: prompts per optimizer step; the batch is prompts_per_step x num_generations.")
-    loss_type: str = field("dapo", help="grpo: TRL loss_type: grpo, bnpo, dr_grpo, dapo, ... (see TRL's GRPOConfig).")
-    beta: float = field(0.0, help="grpo: KL coefficient; 0 loads no reference model.")
-    epsilon: float = field(0.2, help="grpo: lower clipping epsilon.")
-    epsilon_high: float | None = field(None, help="grpo: upper clipping epsilon (DAPO clip-higher uses 0.28); None = epsilon.")
-    scale_rewards: str = field("group", help="grpo: reward scaling: group, batch, none (GRPOConfig.scale_rewards).")
-    num_iterations: int = field(1, help="grpo: updates per generated batch (GRPOConfig.num_iterations, mu).")
-    mask_truncated_completions: bool = field(False, help="grpo: exclude completions cut by the length cap from the loss.")
+    num_generations: int = field(8, help="Completions per prompt, the group size G (GRPOConfig.num_generations).")
+    prompts_per_step: int = field(4, help="Prompts per optimizer step; the batch is prompts_per_step x num_generations.")
+    loss_type: str = field("dapo", help="TRL loss_type: grpo, bnpo, dr_grpo, dapo, ... (see TRL's GRPOConfig).")
+    beta: float = field(0.0, help="KL coefficient; 0 loads no reference model.")
+    epsilon: float = field(0.2, help="Lower clipping epsilon.")
+    epsilon_high: float | None = field(None, help="Upper clipping epsilon (DAPO clip-higher uses 0.28); None = epsilon.")
+    scale_rewards: str = field("group", help="Reward scaling: group, batch, none (GRPOConfig.scale_rewards).")
+    num_iterations: int = field(1, help="Updates per generated batch (GRPOConfig.num_iterations, mu).")
+    mask_truncated_completions: bool = field(False, help="Exclude completions cut by the length cap from the loss.")
     reuse_rollouts: bool = field(
         True,
-        help="grpo: train on the groups the round's generate phase already sampled (served through TRL's "
+        help="Train on the groups the round's generate phase already sampled (served through TRL's "
         "rollout_func) instead of sampling again; later steps of a round then see groups up to one round old.",
     )
     refine: bool = field(
         False,
-        help="grpo: train on refinement episodes: a failed attempt gets the verifier's feedback and one revision, "
+        help="Train on refinement episodes: a failed attempt gets the verifier's feedback and one revision, "
         "all one completion (feedback tokens masked); reward = the final answer's verification.",
     )
-    extra: dict[str, Any] = field(factory=dict, help="grpo: any other TRL GRPOConfig keyword, passed as is (checked by name).")
+    drop_zero_variance: bool = field(True, help="Drop groups whose rewards are all equal before the update (DAPO).")
+    refill_passes: int = field(1, help="Extra sampling passes on fresh prompts to replace dropped groups.")
+    extra: dict[str, Any] = field(factory=dict, help="Any other TRL GRPOConfig keyword, passed as is (checked by name).")
 
 
 @dataclasses.dataclass
@@ -76,8 +68,6 @@ class CurriculumOptions:
         help="[low, high]: a prompt is learnable when low < its latest pass rate < high (prompts never tried count "
         "as learnable); learnable prompts are drawn first, others only fill what is left.",
     )
-    drop_zero_variance: bool = field(True, help="grpo: drop groups whose rewards are all equal before the update (DAPO).")
-    refill_passes: int = field(1, help="grpo: extra sampling passes on fresh prompts to replace dropped groups.")
 
 
 @dataclasses.dataclass
@@ -93,9 +83,41 @@ class RefineOptions:
     max_prompts: int | None = field(None, help="Refine at most this many failed attempts per round (one per prompt).")
     train_on: Literal["conversation", "direct"] = field(
         "conversation",
-        help="rft: 'conversation' trains the revision after the attempt and the feedback (learn to correct); "
+        help="'conversation' trains the revision after the attempt and the feedback (learn to correct); "
         "'direct' trains the revision as an answer to the bare prompt.",
     )
+
+@dataclasses.dataclass
+class RFTOptions:
+    """Rejection-sampling fine-tuning: sample K, keep verified traces, fine-tune with TRL SFTTrainer."""
+
+    samples_per_prompt: int = field(8, help="Attempts per prompt in the generate phase (K).")
+    per_prompt_cap: int = field(4, help="At most this many verified traces kept per prompt per round.")
+    dedupe: bool = field(True, help="Drop a kept trace whose normalised text equals one already kept for its prompt.")
+    prefer: Literal["shortest", "random"] = field(
+        "shortest", help="Which verified traces fill the cap (shortest counters length growth)."
+    )
+    accumulate: bool = field(True, help="Train on the traces kept in all rounds so far, not only this round's.")
+    restart_from_base: bool = field(
+        False, help="Fine-tune the base model every round (ReST-EM) instead of continuing from the last policy."
+    )
+    rationalize: RationalizeOptions = field(factory=RationalizeOptions, help="STaR rationalization.")
+    refine: RefineOptions = field(factory=RefineOptions, help="Self-refinement with verifier feedback.")
+    learning_rate: float = field(2e-5, help="AdamW learning rate (TRL SFTConfig.learning_rate).")
+    epochs: float = field(2.0, help="Passes over the round's training set (SFTConfig.num_train_epochs).")
+    batch_size: int = field(16, help="Sequences per optimizer step (per device).")
+    gradient_accumulation_steps: int = field(1, help="Micro-batches per optimizer step.")
+    max_length: int = field(512, help="Prompt + completion tokens; longer examples are truncated.")
+    lr_scheduler_type: str = field("constant", help="transformers scheduler name (constant, linear, cosine, ...).")
+    warmup_steps: float = field(0.0, help="Warm-up steps; a float in [0, 1) is a fraction of all steps (TRL warmup_steps).")
+    weight_decay: float = field(0.0, help="AdamW weight decay.")
+    max_grad_norm: float = field(1.0, help="Gradient clipping norm.")
+    extra: dict[str, Any] = field(factory=dict, help="Any other TRL SFTConfig keyword, passed as is (checked by name).")
+
+    def __post_init__(self) -> None:
+        if self.samples_per_prompt < 1 or self.per_prompt_cap < 1:
+            raise ValueError("samples_per_prompt and per_prompt_cap must be >= 1")
+
 
 @dataclasses.dataclass
 class TrainConfig:
@@ -106,19 +128,10 @@ class TrainConfig:
         "e.g. [rft, rft, grpo].",
     )
     prompts_per_round: int | None = field(64, help="Train prompts sampled each round (None = the whole train split).")
-    samples_per_prompt: int = field(8, help="Attempts per prompt in the generate phase (K).")
-    per_prompt_cap: int = field(4, help="rft: at most this many verified traces kept per prompt per round.")
-    dedupe: bool = field(True, help="rft: drop a kept trace whose normalised text equals one already kept for its prompt.")
-    prefer: Literal["shortest", "random"] = field(
-        "shortest", help="rft: which verified traces fill the cap (shortest counters length growth)."
-    )
-    accumulate: bool = field(True, help="rft: train on the traces kept in all rounds so far, not only this round's.")
-    restart_from_base: bool = field(
-        False, help="rft: fine-tune the base model every round (ReST-EM) instead of continuing from the last policy."
-    )
     reward: Literal["verifier", "random"] = field(
         "verifier",
-        help="'random' is a control: training verdicts are coin flips (p = 0.5); evaluation still uses the verifier.",
+        help="'random' is a control: every training verdict (sampled phases and grpo rewards) is a coin flip "
+        "(p = 0.5, seeded per completion); evaluation still uses the verifier.",
     )
     eval_before: bool = field(True, help="Evaluate the base policy on the held-out split before round 1.")
     eval_every: int = field(
@@ -129,16 +142,14 @@ class TrainConfig:
         None, help="Start no new round after this much wall-clock time excluding evaluation (None = no limit)."
     )
     keep_checkpoints: int = field(1, help="Round checkpoints kept on disk (older ones are deleted; >= 1 for resume).")
-    sft: SFTOptions = field(factory=SFTOptions, help="Options of the rft strategy (TRL SFTTrainer).")
+    rft: RFTOptions = field(factory=RFTOptions, help="Options of the rft strategy (TRL SFTTrainer).")
     grpo: GRPOOptions = field(factory=GRPOOptions, help="Options of the grpo strategy (TRL GRPOTrainer).")
     lora: LoraOptions = field(factory=LoraOptions, help="Parameter-efficient training through peft.")
-    curriculum: CurriculumOptions = field(factory=CurriculumOptions, help="Prompt selection and zero-variance filtering.")
-    rationalize: RationalizeOptions = field(factory=RationalizeOptions, help="STaR rationalization.")
-    refine: RefineOptions = field(factory=RefineOptions, help="Self-refinement with verifier feedback.")
+    curriculum: CurriculumOptions = field(factory=CurriculumOptions, help="Prompt selection from per-prompt pass rates.")
 
     def __post_init__(self) -> None:
-        if self.rounds < 0 or self.samples_per_prompt < 1 or self.per_prompt_cap < 1 or self.keep_checkpoints < 1:
-            raise ValueError("rounds must be >= 0; samples_per_prompt, per_prompt_cap, keep_checkpoints >= 1")
+        if self.rounds < 0 or self.keep_checkpoints < 1:
+            raise ValueError("rounds must be >= 0 and keep_checkpoints >= 1")
         if not self.schedule:
             raise ValueError("schedule must name at least one strategy, e.g. [rft]")
         if self.eval_every < 1:
@@ -150,3 +161,13 @@ class TrainConfig:
     def strategy_for(self, round: int) -> str:
         """Strategy of 1-based ``round``: the schedule's entry, the last one repeating."""
         return self.schedule[min(round, len(self.schedule)) - 1]
+
+
+#: Keys that moved in 0.2 (old dotted key -> new one); using an old one is a config error naming the new.
+MOVED_KEYS: dict[str, str] = {
+    "train.sft": "train.rft",
+    **{f"train.{k}": f"train.rft.{k}" for k in ("samples_per_prompt", "per_prompt_cap", "dedupe", "prefer",
+                                                "accumulate", "restart_from_base", "rationalize", "refine")},
+    "train.curriculum.drop_zero_variance": "train.grpo.drop_zero_variance",
+    "train.curriculum.refill_passes": "train.grpo.refill_passes",
+}

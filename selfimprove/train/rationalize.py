@@ -12,20 +12,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from rollouts.trace import Trace
-from selfimprove.config import Config
-from selfimprove.evaluate import requests_for
 from selfimprove.metrics import group_by_problem
-from selfimprove.tasks.base import Problem
 
 
 def unsolved(traces: Sequence[Trace], limit: int | None) -> list[str]:
     """Problem ids with no correct attempt, in first-seen order."""
     ids = [pid for pid, group in group_by_problem(traces).items() if not any(t.verification.correct for t in group)]
     return ids if limit is None else ids[:limit]
-
-
-def hinted_requests(problem_ids: Sequence[str], problems: dict[str, Problem], cfg: Config):
-    return requests_for([problems[pid] for pid in problem_ids], cfg, hint=True)
 
 
 def usable(trace: Trace) -> bool:

@@ -31,8 +31,8 @@ Limits:
   its attempt alone, with a warning;
 - the round's groups are chosen by first-attempt reward variance, so groups whose attempts all
   failed, where a revision could add signal, are dropped like any zero-variance group;
-- under the random-reward control, groups sampled in the generate phase carry coin-flip
-  verdicts, so which attempts get revised is random as well; fresh ones use the real verdict.
+- under the random-reward control every verdict is a coin flip (the strategy's runtime is the
+  control), so which attempts get revised is random as well.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from typing import Sequence
 
 from rollouts.engine import RolloutEngine
 from rollouts.trace import Trace
-from selfimprove.evaluate import grade
+from selfimprove.sampling import grade
 from selfimprove.train.refine import revision_request
 from verifiers.runtime import VerifierRuntime
 
@@ -93,13 +93,13 @@ class RefineEpisodes:
         attempts = [t for group in groups for t in group]
         ungraded = [t for t in attempts if t.verification is None]
         if ungraded:
-            grade(ungraded, self.runtime, progress=False)
+            grade(ungraded, self.runtime)
         failed = [t for t in attempts if not t.verification.correct]
         revisions: dict[int, Trace] = {}
         if failed:
             traces = self.engine.generate([revision_request(t) for t in failed], num_samples=1)
             self.engine.seed += 1
-            grade(traces, self.runtime, progress=False)
+            grade(traces, self.runtime)
             self.revisions += traces
             revisions = {id(a): r for a, r in zip(failed, traces)}
         return [[self._episode(t, revisions.get(id(t))) for t in group] for group in groups]

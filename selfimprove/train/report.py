@@ -5,12 +5,12 @@ from __future__ import annotations
 import collections
 from typing import Any, Sequence
 
+from rollouts.engine import RolloutStats
 from rollouts.trace import Trace
 from selfimprove.train.curriculum import split_by_variance
-from selfimprove.train.sampling import PhaseTimes
 
 
-def sampling_metrics(prefix: str, traces: Sequence[Trace], kept: Sequence[bool], times: PhaseTimes) -> dict[str, Any]:
+def sampling_metrics(prefix: str, traces: Sequence[Trace], kept: Sequence[bool], times: RolloutStats) -> dict[str, Any]:
     if not traces:
         return {f"{prefix}/samples": 0}
     varied, flat = split_by_variance(traces)
@@ -33,7 +33,7 @@ def sampling_metrics(prefix: str, traces: Sequence[Trace], kept: Sequence[bool],
 
 
 def eval_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
-    """``evaluate_policy``'s summary, flattened under ``eval/``."""
+    """:func:`selfimprove.evaluate.evaluate`'s summary, flattened under ``eval/``."""
     out = {}
     for key, value in metrics.items():
         if key == "status_counts":
@@ -66,3 +66,16 @@ def summary_table(history: Sequence[dict[str, Any]], ks: Sequence[int]) -> str:
         lines.append(f"  {h['round']:>5}  {h.get('strategy', '-'):>8}  {vals}  {h.get('format_follow', float('nan')):>7.3f}"
                      f"  {h.get('train_wall_s', 0) / 60:>9.2f}")
     return "\n".join(lines)
+
+
+def sampling_line(metrics: dict[str, Any], prefix: str) -> dict[str, str]:
+    """The console's numbers for a sampled phase."""
+    if not metrics.get(f"{prefix}/samples"):
+        return {"samples": "0"}
+    return {"samples": str(metrics[f"{prefix}/samples"]), "reward": f"{metrics[f'{prefix}/reward_mean']:.3f}",
+            "kept": str(metrics[f"{prefix}/kept"]), "tok/s": f"{metrics[f'{prefix}/tokens_per_s']:.0f}"}
+
+
+def eval_line(metrics: dict[str, Any], ks: Sequence[int]) -> dict[str, str]:
+    keys = [f"pass@{k}" for k in ks] + ["format_follow", "truncated_fraction"]
+    return {k.replace("_follow", "").replace("_fraction", ""): f"{metrics[k]:.3f}" for k in keys if k in metrics}

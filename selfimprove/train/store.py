@@ -13,55 +13,40 @@ the commit record of a phase's traces; :mod:`selfimprove.train.loop` treats "lis
 manifest" as "this phase's traces exist" so resuming never samples a phase twice. Committing a
 (round, phase) that is already listed is an error: files are never rewritten.
 
-Columns are :func:`rollouts.trace.to_row`'s plus provenance: ``phase``, ``kept`` (selected for
-training), ``sampling_json`` (the sampling parameters) and the trace's own ``policy`` (the
-checkpoint that sampled it) and ``verifier`` (``name@version``). Load everything with
+Columns: :func:`rollouts.trace.arrow_schema` — :func:`rollouts.trace.to_row`'s plus
+provenance: ``phase``, ``kept`` (selected for training), ``sampling_json`` (the sampling
+parameters) and the trace's own ``policy`` (the checkpoint that sampled it) and ``verifier``
+(``name@version``). Load everything with
 :meth:`TraceStore.dataset` (a ``datasets.Dataset``) or ``datasets.load_dataset("parquet", ...)``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from rollouts.trace import Trace, from_row, to_row
-from selfimprove import rundir
-
-PROVENANCE_COLUMNS = ("phase", "kept", "sampling_json")
+from rollouts.trace import Trace, arrow_schema, from_row, to_row
+from selfimprove import atomic
 
 
-def _schema():
-    """One fixed Arrow schema, so files whose optional columns happen to be all null still concatenate."""
-    import pyarrow as pa
+def write_traces(path: Path, traces: Sequence[Trace], *, phase: str, kept: Sequence[bool] | None = None,
+                 sampling: dict[str, Any] | None = None) -> None:
+    """Traces -> one Parquet file with the fixed trace schema, atomically.
 
-    s, i, f, b = pa.string(), pa.int64(), pa.float64(), pa.bool_()
-    message = pa.struct([("role", s), ("content", s)])
-    turn = pa.struct([("completion", s), ("feedback", s), ("status", s)])
-    return pa.schema([
-        ("problem_id", s), ("task", s), ("messages", pa.list_(message)), ("completion", s),
-        ("completion_ids", pa.list_(i)), ("logprobs", pa.list_(f)), ("num_tokens", i), ("finish_reason", s),
-        ("reference_json", s), ("fields_json", s), ("sample_index", i), ("turns", pa.list_(turn)),
-        ("temperature", f), ("top_p", f), ("max_new_tokens", i), ("round", i), ("policy", s), ("seed", i),
-        ("hint", b), ("status", s), ("score", f), ("extracted", s), ("feedback", s), ("verifier", s),
-        ("phase", s), ("kept", b), ("sampling_json", s),
-    ])
-
-
-def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
-    """Rows -> Parquet with the store's schema, atomically (temp file + rename)."""
+    The only writer of trace files: the store's phases, a round's rollouts and ``selfimprove
+    eval`` all come through here, so their files share one schema.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = _schema()
-    extra = set(rows[0]) - set(schema.names) if rows else set()
-    if extra:
-        raise StoreError(f"trace rows carry columns the store schema lacks: {sorted(extra)}; add them to _schema()")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp)
-    os.replace(tmp, path)
+    if kept is not None and len(kept) != len(traces):
+        raise ValueError("kept must have one flag per trace")
+    sampling_json = json.dumps(sampling or {}, sort_keys=True, default=list)
+    rows = [to_row(t) | {"phase": phase, "kept": bool(kept[i]) if kept is not None else False,
+                         "sampling_json": sampling_json} for i, t in enumerate(traces)]
+    with atomic.replacing(path) as tmp:
+        pq.write_table(pa.Table.from_pylist(rows, schema=arrow_schema()), tmp)
 
 
 class StoreError(RuntimeError):
@@ -99,38 +84,37 @@ class TraceStore:
         """Write the traces of (round, phase) once; returns the file."""
         if self.has(round, phase):
             raise StoreError(f"traces of round {round} phase '{phase}' are already stored; the store is append-only")
-        if kept is not None and len(kept) != len(traces):
-            raise ValueError("kept must have one flag per trace")
-        sampling_json = json.dumps(sampling or {}, sort_keys=True)
-        rows = []
-        for i, t in enumerate(traces):
-            row = to_row(t)
-            row.update(phase=phase, kept=bool(kept[i]) if kept is not None else False, sampling_json=sampling_json)
-            rows.append(row)
         path = self.root / self._relpath(round, phase)
-        if rows:
-            write_rows(rows, path)
-        entry = {"round": round, "phase": phase, "path": self._relpath(round, phase), "rows": len(rows)}
-        self.root.mkdir(parents=True, exist_ok=True)
+        if traces:
+            write_traces(path, traces, phase=phase, kept=kept, sampling=sampling)
+        entry = {"round": round, "phase": phase, "path": self._relpath(round, phase), "rows": len(traces)}
         entries = self._entries + [entry]
-        rundir.write_json(self.manifest_path, {"version": 1, "files": entries})
+        atomic.write_json(self.manifest_path, {"version": 1, "files": entries})
         self._entries = entries
         return path
 
-    def rows(self, round: int, phase: str) -> list[dict[str, Any]]:
+    def reload(self) -> None:
+        """Re-read the manifest (another process committed)."""
+        self._entries = self._read_manifest()
+
+    @staticmethod
+    def read_file(path: Path) -> tuple[list[Trace], list[bool]]:
+        """(traces, kept flags) of one trace file written by :func:`write_traces`."""
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path).to_pylist()
+        return [from_row(r) for r in rows], [bool(r["kept"]) for r in rows]
+
+    def _entry(self, round: int, phase: str) -> dict[str, Any]:
         entry = next((e for e in self._entries if e["round"] == round and e["phase"] == phase), None)
         if entry is None:
             raise StoreError(f"no stored traces for round {round} phase '{phase}'")
-        if entry["rows"] == 0:
-            return []
-        import pyarrow.parquet as pq
-
-        return pq.read_table(self.root / entry["path"]).to_pylist()
+        return entry
 
     def read(self, round: int, phase: str) -> tuple[list[Trace], list[bool]]:
         """(traces, kept flags) of one committed (round, phase)."""
-        rows = self.rows(round, phase)
-        return [from_row(r) for r in rows], [bool(r["kept"]) for r in rows]
+        entry = self._entry(round, phase)
+        return self.read_file(self.root / entry["path"]) if entry["rows"] else ([], [])
 
     def kept(self, phases: Iterable[str] | None = None, up_to_round: int | None = None) -> list[Trace]:
         """All traces marked kept, in commit order (optionally only some phases / rounds)."""

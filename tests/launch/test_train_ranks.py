@@ -1,7 +1,7 @@
 """`selfimprove train` under 2 ranks and ZeRO-3 (launch/torchrun.sh, gloo) books the same traces as 1 rank.
 
 The seeded tiny job (tiny-random, toy verifier, two rft rounds) runs twice: in one process
-without DeepSpeed, and on 2 ranks with ``train.sft.extra.deepspeed`` = configs/deepspeed/zero3.json,
+without DeepSpeed, and on 2 ranks with ``train.rft.extra.deepspeed`` = configs/deepspeed/zero3.json,
 where round 2 must wrap the model round 1 trained (``zero_export.consolidated_model`` makes it
 plain again) and save a real checkpoint. Sampling is sharded
 across ranks, each rank with its own random stream, so the *texts* and verdicts differ between
@@ -24,8 +24,8 @@ TINY = {
     "verifier.name": "tests.selfimprove.train.toy:starts_with_digit", "verifier.workers": 1,
     "task.ops": "['-']", "task.num_train": 38, "task.num_test": 16, "eval.max_problems": 8, "eval.ks": "[1, 4]",
     "sampling.max_new_tokens": 6, "sampling.num_samples": 4, "sampling.temperature": 1.0,
-    "train.rounds": 2, "train.schedule": "[rft]", "train.prompts_per_round": 16, "train.samples_per_prompt": 8,
-    "train.rationalize.enabled": False, "train.sft.epochs": 2, "train.sft.batch_size": 8,
+    "train.rounds": 2, "train.schedule": "[rft]", "train.prompts_per_round": 16, "train.rft.samples_per_prompt": 8,
+    "train.rft.rationalize.enabled": False, "train.rft.epochs": 2, "train.rft.batch_size": 8,
 }
 
 
@@ -35,7 +35,7 @@ def train(run_dir: Path, name: str, nproc: int) -> Path:
     if nproc == 1:
         cmd = [PYTHON, "-m", "selfimprove.cli", "train", *sets]
     else:
-        sets += ["--set", "train.sft.extra={deepspeed: configs/deepspeed/zero3.json}"]
+        sets += ["--set", "train.rft.extra={deepspeed: configs/deepspeed/zero3.json}"]
         cmd = ["bash", "launch/torchrun.sh", "--nproc", str(nproc), "--", "train", *sets]  # default entry: the CLI
     run(cmd, run_dir / f"{name}.log")
     return run_dir / name
@@ -57,7 +57,7 @@ def test_two_ranks_book_the_same_traces_as_one(tmp_path):
     one, two = train(tmp_path, "one", 1), train(tmp_path, "two", 2)
     got, want = books(two), books(one)
     assert got == want
-    # 8 held-out problems x sampling.num_samples 4, 16 prompts x train.samples_per_prompt 8
+    # 8 held-out problems x sampling.num_samples 4, 16 prompts x train.rft.samples_per_prompt 8
     assert want["phases"] == [(0, "eval", 32), (1, "generate", 128), (1, "eval", 32),
                               (2, "generate", 128), (2, "eval", 32)]
     for run in (one, two):  # every stored row is a graded attempt, none missing or duplicated

@@ -55,9 +55,18 @@ def test_logprobs_are_raw_model_logprobs(tiny):
     assert t.logprobs == pytest.approx(want.tolist(), abs=1e-4)
 
 
-def test_chunks_keep_samples_of_a_prompt_together(tiny):
-    _, traces = generate(tiny, num_samples=4, max_new_tokens=4, batch_size=5)  # 1 prompt per chunk
-    assert len(traces) == 12
+def test_chunks_keep_samples_of_a_prompt_together(tiny, monkeypatch):
+    chunks = []
+    original = RolloutEngine._generate_chunk
+
+    def recording(self, chunk, g):
+        chunks.append(([r.problem_id for r in chunk], g))
+        return original(self, chunk, g)
+
+    monkeypatch.setattr(RolloutEngine, "_generate_chunk", recording)
+    _, traces = generate(tiny, num_samples=4, max_new_tokens=4, batch_size=5)  # room for 1 prompt x 4 per chunk
+    assert [g for _, g in chunks] == [4, 4, 4] and all(len(ids) == 1 for ids, _ in chunks)
+    assert [(t.problem_id, t.sample_index) for t in traces] == [(ids[0], i) for ids, _ in chunks for i in range(4)]
 
 
 def test_trace_rows_roundtrip_through_parquet(tiny, tmp_path):

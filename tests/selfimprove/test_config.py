@@ -64,6 +64,22 @@ def test_every_field_has_help():
 
 
 @pytest.mark.parametrize("path", RUN_CONFIGS, ids=lambda p: p.name)
-def test_every_run_config_loads(path):
+def test_every_run_config_loads(path, tmp_path):
+    from selfimprove.train.strategies import check_schedule
+
     cfg = load_config(path)
-    assert cfg.verifier.name
+    check_schedule(cfg.train.schedule)  # every strategy it names exists
+    configio.dump(cfg, tmp_path / "resolved.yaml")
+    assert load_config(tmp_path / "resolved.yaml") == cfg  # and the resolved form loads back the same
+
+
+@pytest.mark.parametrize("old, new", [
+    ("train.sft.learning_rate=1e-5", "'train.sft' has moved to 'train.rft'"),
+    ("train.samples_per_prompt=4", "'train.samples_per_prompt' has moved to 'train.rft.samples_per_prompt'"),
+    ("train.rationalize.enabled=false", "'train.rationalize' has moved to 'train.rft.rationalize'"),
+    ("train.curriculum.refill_passes=2", "'train.curriculum.refill_passes' has moved to 'train.grpo.refill_passes'"),
+])
+def test_keys_of_earlier_versions_name_their_new_place(old, new):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [old])
+    assert new in str(err.value) and "\n" not in str(err.value)

@@ -1,9 +1,10 @@
 """Update strategies, by name. ``train.schedule`` lists one name per round (the last repeats).
 
 To add a strategy: subclass :class:`~selfimprove.train.strategies.base.Strategy` in a new
-module (set ``name``, ``wants_groups`` if it trains on reward-variance groups rather than kept
-traces, implement ``update``), then add one line to ``STRATEGIES`` below. Options belong in
-:mod:`selfimprove.train.config`, each with help text.
+module (set ``name``; implement ``collect``, which samples the round's data through the
+:class:`~selfimprove.train.context.RoundContext`, and ``update``), then add one line to
+``STRATEGIES`` below. Nothing in the loop changes. Its options belong in a section
+``train.<name>`` of :mod:`selfimprove.train.config`, each with help text.
 """
 
 from __future__ import annotations

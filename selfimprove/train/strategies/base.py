@@ -1,9 +1,14 @@
-"""What an update strategy is: one hook, :meth:`Strategy.update`, called once per round.
+"""What an update strategy is: two hooks the loop calls once per round.
 
-The loop hands a strategy the policy (in memory) and the round's data; the strategy changes the
-policy's weights in place (through a TRL trainer) and reports how many optimizer steps it took.
-Strategies never sample the generate phase themselves, write the trace store, or save
-checkpoints: the loop does, so resume works the same for every strategy.
+1. :meth:`Strategy.collect` samples the round's data through the
+   :class:`~selfimprove.train.context.RoundContext` (its ``generate`` phase and any others, each
+   committed to the trace store by the context, so resume works the same for every strategy)
+   and returns a :class:`RoundData`;
+2. :meth:`Strategy.update` changes the policy's weights in place (through a TRL trainer) and
+   reports how many optimizer steps it took.
+
+The loop owns everything else: checkpoints, evaluation, resume, the time budget. A strategy's
+options live in its own config section, ``train.<name>``.
 """
 
 from __future__ import annotations
@@ -18,16 +23,19 @@ from rollouts.trace import Trace
 from selfimprove.config import Config
 from selfimprove.models import LoadedModel
 from selfimprove.tasks.base import Problem
+from selfimprove.train.context import RoundContext
 from verifiers.runtime import VerifierRuntime
 
 
 @dataclasses.dataclass
 class RoundData:
+    """What :meth:`Strategy.collect` hands :meth:`Strategy.update`; strategies fill what they use."""
+
     round: int
     problems: dict[str, Problem]  # the train split, by id
     generated: list[Trace]  # this round's graded first attempts
-    training: list[Trace]  # rft: the kept traces to fine-tune on (accumulated when configured)
-    groups: dict[str, list[Trace]]  # grpo: the round's groups with reward variance, by problem id
+    training: list[Trace] = dataclasses.field(default_factory=list)  # e.g. rft: kept verified traces
+    groups: dict[str, list[Trace]] = dataclasses.field(default_factory=dict)  # e.g. grpo: groups by problem id
 
 
 @dataclasses.dataclass
@@ -35,14 +43,18 @@ class UpdateResult:
     steps: int  # optimizer steps taken
     metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     traces: list[Trace] = dataclasses.field(default_factory=list)  # rollouts sampled during the update (graded)
+    sampling: dict[str, Any] = dataclasses.field(default_factory=dict)  # how ``traces`` were sampled
+    log_history: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # the trainer's log dicts
 
 
 class Strategy:
-    """Base class. Subclasses set ``name`` and implement :meth:`update`."""
+    """Base class. Subclasses set ``name`` and implement :meth:`collect` and :meth:`update`.
+
+    ``runtime`` grades training samples (the verifier, or the random-reward control): use it
+    for rewards computed during the update.
+    """
 
     name: ClassVar[str] = ""
-    #: Groups with reward variance (grpo) or kept correct traces (rft) as the round's input.
-    wants_groups: ClassVar[bool] = False
 
     def __init__(self, cfg: Config, runtime: VerifierRuntime, work_dir: Path):
         self.cfg = cfg
@@ -52,6 +64,10 @@ class Strategy:
     def starts_from_base(self) -> bool:
         """True when each round should begin from the base model rather than the last policy."""
         return False
+
+    def collect(self, round: int, ctx: RoundContext) -> RoundData:
+        """Sample and select the round's training data (every sampling phase through ``ctx``)."""
+        raise NotImplementedError
 
     def update(self, policy: LoadedModel, data: RoundData, *, seed: int) -> UpdateResult:
         raise NotImplementedError
@@ -84,11 +100,6 @@ def checked_extra(config_cls: type, extra: dict[str, Any], key: str) -> dict[str
                  if difflib.get_close_matches(u, names, n=1) else u for u in unknown]
         raise ValueError(f"{key}: unknown {config_cls.__name__} option(s): {', '.join(hints)}")
     return dict(extra)
-
-
-def last_logged(log_history: list[dict[str, Any]], key: str) -> float:
-    values = [e[key] for e in log_history if key in e and isinstance(e[key], (int, float))]
-    return float(values[-1]) if values else math.nan
 
 
 def mean_logged(log_history: list[dict[str, Any]], key: str) -> float:

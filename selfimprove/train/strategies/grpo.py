@@ -4,12 +4,15 @@ All of the policy-gradient math is TRL's: ``loss_type``, ``beta``, ``epsilon`` /
 ``scale_rewards``, ``num_iterations`` and anything in ``train.grpo.extra`` go straight into
 ``GRPOConfig``. What we add around it:
 
-- the round's prompts are the groups of the generate phase that had reward variance
-  (zero-variance groups dropped and refilled, see :mod:`selfimprove.train.curriculum`);
+- :meth:`GRPO.collect`: the round's prompts are the groups of the generate phase
+  (``num_generations`` attempts each) that had reward variance; with ``drop_zero_variance``,
+  flat groups are dropped and replaced by groups of fresh prompts in up to ``refill_passes``
+  extra passes (DAPO's dynamic sampling, once per round; see :mod:`selfimprove.train.curriculum`);
 - generation goes through TRL's ``rollout_func`` to our engine, which first serves those
   already-sampled groups (``grpo.reuse_rollouts``) and samples fresh ones after that
   (see :mod:`selfimprove.train.rollout_source`);
-- the reward function is :func:`verifiers.trl_reward.reward_function` (out-of-process, deadlines);
+- the reward function is :func:`verifiers.trl_reward.reward_function` over the strategy's
+  runtime (out-of-process, deadlines; the random-reward control when ``train.reward`` is random);
 - with ``grpo.refine``, every completion is a refinement episode (attempt, feedback, revision;
   :mod:`selfimprove.train.refine_episodes`) and the reward is its final answer's verification.
 
@@ -23,34 +26,61 @@ from __future__ import annotations
 import logging
 import os
 
-from rollouts.engine import RolloutEngine
-from selfimprove.evaluate import grade, sampling_params
+from rollouts.engine import RolloutEngine, RolloutStats
+from rollouts.trace import Trace
+from selfimprove.metrics import group_by_problem
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
+from selfimprove.sampling import grade, sampling_record
+from selfimprove.tasks.base import Problem
+from selfimprove.train.context import RoundContext
+from selfimprove.train.curriculum import split_by_variance
 from selfimprove.train.refine_episodes import RefineEpisodes
 from selfimprove.train.rollout_source import RolloutSource, episode_reward, prompt_key
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult, checked_extra, mean_logged
+from selfimprove.train.trl_logging import train_quietly
 from selfimprove.zero_export import consolidated_model
 from verifiers.trl_reward import reward_function
 
 log = logging.getLogger(__name__)
 
 
-def random_reward(seed: int):
-    """The random-reward control as a TRL reward function: a fair coin per completion."""
-    import random
-
-    rng = random.Random(seed)
-
-    def random_control_reward(prompts, completions, **kwargs) -> list[float]:
-        return [float(rng.random() < 0.5) for _ in completions]
-
-    return random_control_reward
-
-
 class GRPO(Strategy):
     name = "grpo"
-    wants_groups = True
+
+    # -- collect --
+
+    def collect(self, round: int, ctx: RoundContext) -> RoundData:
+        g = self.cfg.train.grpo
+
+        def keep(traces: list[Trace], prompts: list[Problem], stats: RolloutStats) -> tuple[list[Trace], list[bool]]:
+            if not g.drop_zero_variance:
+                return traces, [True] * len(traces)
+            traces = self._refill(round, traces, len(prompts), ctx, stats)
+            varied, _ = split_by_variance(traces)
+            return traces, [t.problem_id in varied for t in traces]  # kept = the groups the update trains on
+
+        generated, kept = ctx.generate(round, g.num_generations, keep)
+        groups = group_by_problem(t for t, k in zip(generated, kept) if k)
+        return RoundData(round, ctx.problems, generated, groups=groups)
+
+    def _refill(self, round: int, traces: list[Trace], target: int, ctx: RoundContext,
+                stats: RolloutStats) -> list[Trace]:
+        """Replace zero-variance groups with groups of fresh prompts (DAPO dynamic sampling, per round)."""
+        for attempt in range(self.cfg.train.grpo.refill_passes):
+            varied, _ = split_by_variance(traces)
+            deficit = target - len(varied)
+            if deficit <= 0:
+                break
+            seed = ctx.seed(round, f"refill{attempt}")
+            more = ctx.choose(deficit, seed=seed, exclude={t.problem_id for t in traces})
+            if not more:
+                break
+            traces = traces + ctx.sample(ctx.requests(more), self.cfg.train.grpo.num_generations, round=round,
+                                         seed=seed, stats=stats)
+        return traces
+
+    # -- update --
 
     def update(self, policy: LoadedModel, data: RoundData, *, seed: int) -> UpdateResult:
         import datasets
@@ -71,8 +101,7 @@ class GRPO(Strategy):
         cached = {}
         if g.reuse_rollouts:
             cached = {prompt_key(group[0].messages): group for group in data.groups.values()}
-        params = sampling_params(self.cfg)
-        engine = RolloutEngine(policy.model, policy.tokenizer, params, seed=seed, policy=policy.name,
+        engine = RolloutEngine(policy.model, policy.tokenizer, self.cfg.sampling, seed=seed, policy=policy.name,
                                round=data.round, progress=False)
         episodes = RefineEpisodes(engine, self.runtime) if g.refine else None
         source = RolloutSource(engine, by_key, cached, episodes)
@@ -86,24 +115,22 @@ class GRPO(Strategy):
             max_completion_length=self.cfg.sampling.max_new_tokens, temperature=self.cfg.sampling.temperature,
             top_p=self.cfg.sampling.top_p, **checked_extra(GRPOConfig, g.extra, "train.grpo.extra"),
         )
-        if self.cfg.train.reward == "random":
-            reward = random_reward(seed)
-        else:
-            reward = episode_reward if g.refine else reward_function(self.runtime)
+        reward = episode_reward if g.refine else reward_function(self.runtime)
         trainer = GRPOTrainer(model=policy.model, reward_funcs=[reward], args=args,
                               train_dataset=datasets.Dataset.from_list(rows), processing_class=policy.tokenizer,
                               rollout_func=source)
-        trainer.train()
+        train_quietly(trainer)
         policy.model = consolidated_model(trainer, policy.model)  # under ZeRO-3: gathered, plain again
         policy.model.eval()
         policy.tokenizer.padding_side = "left"
         ungraded = [t for t in source.fresh if t.verification is None]
         if ungraded:
-            grade(ungraded, self.runtime, progress=False)
+            grade(ungraded, self.runtime)
         revisions = episodes.revisions if episodes is not None else []
         history = trainer.state.log_history
         return UpdateResult(
-            steps=trainer.state.global_step, traces=source.fresh + revisions,
+            steps=trainer.state.global_step, traces=source.fresh + revisions, log_history=history,
+            sampling=sampling_record(self.cfg.sampling, g.num_generations),
             metrics={"train/reward": mean_logged(history, "reward"), "train/loss": mean_logged(history, "loss"),
                      "train/entropy": mean_logged(history, "entropy"),
                      "train/completion_length": mean_logged(history, "completions/mean_length"),

@@ -21,9 +21,9 @@ def tiny_overrides(run_dir, name: str, **extra: object) -> list[str]:
         "model.name": "tiny-random", "run.output_dir": str(run_dir), "run.name": name, "run.device": "cpu",
         "verifier.name": "tests.selfimprove.train.toy:starts_with_digit", "verifier.workers": 1,
         "task.ops": "['-']", "task.num_train": 38, "task.num_test": 16, "sampling.max_new_tokens": 6, "sampling.num_samples": 8,
-        "sampling.temperature": 1.0, "eval.ks": "[1, 8]", "train.prompts_per_round": 32, "train.samples_per_prompt": 8,
-        "train.rationalize.enabled": False, "train.sft.learning_rate": 5e-3, "train.sft.epochs": 8,
-        "train.sft.batch_size": 8, "train.keep_checkpoints": 10,
+        "sampling.temperature": 1.0, "eval.ks": "[1, 8]", "train.prompts_per_round": 32, "train.rft.samples_per_prompt": 8,
+        "train.rft.rationalize.enabled": False, "train.rft.learning_rate": 5e-3, "train.rft.epochs": 8,
+        "train.rft.batch_size": 8, "train.keep_checkpoints": 10,
     }
     base.update(extra)
     return [f"{k}={v}" for k, v in base.items()]

@@ -73,7 +73,7 @@ def test_grpo_round_on_refinement_episodes(tmp_path):
     cfg = load_config(None, tiny_overrides(tmp_path, "refine", **{
         "train.rounds": 1, "train.schedule": "[grpo]", "train.grpo.refine": True, "train.grpo.steps_per_round": 1,
         "train.grpo.num_generations": 4, "train.grpo.prompts_per_step": 2, "train.prompts_per_round": 8,
-        "train.samples_per_prompt": 4, "train.curriculum.enabled": False}))
+        "train.rft.samples_per_prompt": 4, "train.curriculum.enabled": False}))
     history = run_train(cfg, quiet=True)
     assert history[-1]["round"] == 1
     rows = TraceStore(tmp_path / "refine" / "traces").dataset().to_pandas()

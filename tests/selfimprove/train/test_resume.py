@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def train(run_dir: Path, *extra: str) -> subprocess.Popen:
-    sets = [a for o in tiny_overrides(run_dir, "crash", **{"train.rounds": 2, "train.rationalize.enabled": True,
+    sets = [a for o in tiny_overrides(run_dir, "crash", **{"train.rounds": 2, "train.rft.rationalize.enabled": True,
                                                                "train.schedule": "[rft, grpo]",
                                                                "train.grpo.steps_per_round": 2,
                                                                "train.grpo.num_generations": 4,

@@ -12,9 +12,9 @@ from selfimprove.train.loop import run_train
 from tests.selfimprove.train.helpers import tiny_overrides
 
 
-def test_rft_rounds_raise_reward(tmp_path):
+def test_rft_rounds_raise_reward(tmp_path, capsys):
     cfg = load_config(None, tiny_overrides(tmp_path, "up", **{"train.rounds": 2}))
-    history = run_train(cfg, quiet=True)
+    history = run_train(cfg)
     lines = [json.loads(line) for line in (tmp_path / "up" / "metrics.jsonl").read_text().splitlines()]
     reward = [m["generate/reward_mean"] for m in lines if "generate/reward_mean" in m]
     assert len(reward) == 2 and reward[-1] > 2 * reward[0], reward
@@ -22,10 +22,17 @@ def test_rft_rounds_raise_reward(tmp_path):
     steps = [m["step"] for m in lines]
     assert steps == sorted(steps) and steps[-1] > 0
 
+    # The console: one line per phase, no raw trainer dicts; those go to train.log.
+    out = capsys.readouterr().out
+    for phase in ("generate", "train", "eval"):
+        assert sum(line.startswith(f"round 2/2  {phase} ") for line in out.splitlines()) == 1, out
+    assert "{'loss'" not in out and "grad_norm" not in out
+    assert '"loss"' in (tmp_path / "up" / "train.log").read_text()
+
 
 def test_eval_every_skips_rounds_but_always_evaluates_the_last(tmp_path):
     cfg = load_config(None, tiny_overrides(tmp_path, "every", **{
-        "train.rounds": 3, "train.eval_every": 2, "train.prompts_per_round": 8, "train.sft.epochs": 1}))
+        "train.rounds": 3, "train.eval_every": 2, "train.prompts_per_round": 8, "train.rft.epochs": 1}))
     history = run_train(cfg, quiet=True)
     assert [h["round"] for h in history] == [0, 2, 3]
     state = json.loads((tmp_path / "every" / "state.json").read_text())

@@ -31,10 +31,10 @@ def test_unknown_trl_extra_option_is_named():
 
     from selfimprove.train.strategies.base import checked_extra
 
-    with pytest.raises(ValueError, match="train.sft.extra: unknown SFTConfig option.*did you mean 'max_length'"):
-        checked_extra(SFTConfig, {"max_lenght": 5}, "train.sft.extra")
+    with pytest.raises(ValueError, match="train.rft.extra: unknown SFTConfig option.*did you mean 'max_length'"):
+        checked_extra(SFTConfig, {"max_lenght": 5}, "train.rft.extra")
 
 
 def test_eval_every_must_be_positive():
-    with pytest.raises(Exception, match="eval_every must be >= 1"):
+    with pytest.raises(ConfigError, match="eval_every must be >= 1"):
         load_config(None, ["train.eval_every=0"])

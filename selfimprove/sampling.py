@@ -1,0 +1,76 @@
+"""Sample and grade: the one path from problems to graded traces, for ``eval`` and every phase.
+
+:func:`sample_and_grade` shards the requests across ranks (``distributed.shard``): each rank
+samples and grades its contiguous share, and the graded traces are gathered so every rank holds
+the whole batch in request order (rank 0 alone writes them anywhere). In one process it is a
+plain call. Sampling parameters come from the ``sampling`` config section, which *is*
+:class:`rollouts.engine.SamplingParams`; only the group size varies by phase.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import zlib
+from typing import Any, Sequence
+
+from rollouts.engine import RolloutEngine, RolloutRequest, RolloutStats, SamplingParams
+from rollouts.trace import Trace
+from selfimprove import distributed
+from selfimprove.config import Config, TaskConfig
+from selfimprove.models import LoadedModel
+from selfimprove.prompts import build_messages
+from selfimprove.tasks.base import Problem
+from verifiers.runtime import VerifierRuntime, VerifyItem
+
+
+def phase_seed(seed: int, round: int, phase: str) -> int:
+    """A stable seed per (run seed, round, phase): not Python's salted hash()."""
+    return zlib.crc32(f"{seed}/{round}/{phase}".encode()) & 0x7FFFFFFF
+
+
+def make_runtime(cfg: Config) -> VerifierRuntime:
+    v = cfg.verifier
+    return VerifierRuntime(v.name, dict(v.options), workers=v.workers, deadline_s=v.deadline_s)
+
+
+def requests_for(problems: Sequence[Problem], task: TaskConfig, *, hint: bool = False) -> list[RolloutRequest]:
+    return [
+        RolloutRequest(problem_id=p.id, messages=build_messages(p, task, hint=hint), reference=p.reference,
+                       task=p.task, fields=dict(p.fields), hint=hint)
+        for p in problems
+    ]
+
+
+def sampling_record(params: SamplingParams, num_samples: int) -> dict[str, Any]:
+    """The sampling parameters of a phase, as stored with its traces."""
+    return dataclasses.asdict(dataclasses.replace(params, num_samples=num_samples))
+
+
+def grade(traces: Sequence[Trace], runtime: VerifierRuntime, *, progress: bool = False) -> None:
+    """Attach a verification to every trace (in place)."""
+    items = [VerifyItem(t.completion, t.reference, t.fields) for t in traces]
+    for trace, verification in zip(traces, runtime.verify_batch(items, progress=progress)):
+        trace.verification = verification
+        trace.verifier = runtime.identity
+
+
+def sample_and_grade(policy: LoadedModel, requests: Sequence[RolloutRequest], num_samples: int,
+                     params: SamplingParams, runtime: VerifierRuntime, *, seed: int, round: int,
+                     stats: RolloutStats | None = None) -> list[Trace]:
+    """``num_samples`` graded completions per request, in request order, on every rank.
+
+    ``stats`` (optional) accumulates this rank's sequences, tokens, generation and grading time.
+    """
+    stats = stats if stats is not None else RolloutStats()
+    w = distributed.world()
+    # Different ranks must not draw the same samples for their (different) prompts' positions.
+    # The bar shows on rank 0 only, and only on a terminal (tqdm's disable=None).
+    engine = RolloutEngine(policy.model, policy.tokenizer, params, seed=seed + 1_000_003 * w.rank,
+                           policy=policy.name, round=round, progress=None if w.is_main else False, stats=stats)
+    local = engine.generate(distributed.shard(requests, w), num_samples=num_samples) if requests else []
+    t0 = time.perf_counter()
+    if local:
+        grade(local, runtime)
+    stats.verify_s += time.perf_counter() - t0
+    return [t for part in distributed.gather_objects(local) for t in part]
