@@ -38,7 +38,7 @@ _KEEP_WORDS = frozenset("""
     hundred hundreds thousand thousands million millions billion billions trillion trillions
     dozen dozens score k mn bn thou
     half halves third thirds quarter quarters
-    squared cubed square-root factorial
+    squared cubed root roots factorial
     or and nor more less fewer than least most over under above below up to from between
     about approximately approx around roughly nearly almost circa ca some
     not no plus minus
