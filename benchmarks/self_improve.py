@@ -87,12 +87,12 @@ def run_trl_grpo(out: Path, budget_min: float, eval_samples: int, eval_every_min
     from trl import GRPOConfig, GRPOTrainer
 
     from selfimprove import rundir
-    from selfimprove.evaluate import evaluate_policy, make_runtime
+    from selfimprove.evaluate import evaluate as evaluate_policy
     from selfimprove.models import load_model
     from selfimprove.prompts import build_messages
     from selfimprove.tasks import load_task
     from selfimprove.tasks.base import cap_split
-    from selfimprove.train.state import phase_seed
+    from selfimprove.sampling import make_runtime
     from verifiers.trl_reward import reward_function
 
     cfg = load_cfg(out, "trl_grpo", budget_min, eval_samples, extra)
@@ -100,15 +100,15 @@ def run_trl_grpo(out: Path, budget_min: float, eval_samples: int, eval_every_min
     splits = load_task(cfg.task)
     test = cap_split(splits["test"], cfg.eval.max_problems)
     loaded = load_model(cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
+    loaded.name = "trl-grpo"
     rows = [{"prompt": build_messages(p, cfg.task), "reference": p.reference} for p in splits["train"]]
     curve: list[dict] = []
 
     with make_runtime(cfg) as runtime:
         def evaluate(minutes: float) -> None:
             loaded.tokenizer.padding_side = "left"
-            # the seed our loop evaluates with, so every arm is scored on the same draws at step 0
-            metrics, _ = evaluate_policy(loaded, test, cfg, runtime, policy="trl-grpo",
-                                         seed=phase_seed(cfg.run.seed, 0, "eval"))
+            # the one evaluation (and seed) our loop uses, so every arm is scored on the same draws at step 0
+            metrics, _ = evaluate_policy(loaded, test, cfg, runtime)
             curve.append({"minutes": minutes, "pass@1": metrics["pass@1"]})
             print(f"trl_grpo: {minutes:.1f} min  pass@1={metrics['pass@1']:.3f}", flush=True)
 

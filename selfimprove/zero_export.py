@@ -60,10 +60,13 @@ def consolidated_model(trainer, model=None):  # noqa: ANN001, ANN201 - a transfo
 
     Collective under ZeRO-3: every rank must call it. Without ZeRO-3 nothing needs gathering and it
     returns ``model`` (the module the caller gave the trainer, e.g. before a peft wrapper) or, when
-    that is None, ``trainer.model``. Under ZeRO-3 it gathers the weights, copies them into a fresh model built from the
-    same config (fp32 master weights are not used: the copy has the module's dtype) and clears
-    transformers' global ZeRO-3 flag, so models built afterwards are not partitioned at
-    construction. Limit: every rank then holds the whole model in memory.
+    that is None, ``trainer.model``. Under ZeRO-3 it builds an empty copy of the module's
+    architecture (a peft model stays a peft model with the same adapters) directly on the
+    trainer's device in the module's own dtype, then gathers the weights *one parameter at a
+    time* into it: no rank ever holds a second full copy, in fp32 or on the host. The fp32 master
+    weights are not used (the copy has the training dtype), and transformers' global ZeRO-3 flag
+    is cleared, so models built afterwards are not partitioned at construction. Limit: every rank
+    then holds the whole model on its device (what sampling from it needs anyway).
     """
     from transformers.integrations import is_deepspeed_zero3_enabled
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config
@@ -71,24 +74,48 @@ def consolidated_model(trainer, model=None):  # noqa: ANN001, ANN201 - a transfo
     if not is_deepspeed_zero3_enabled():
         return model if model is not None else trainer.model
     import deepspeed
+    import torch
 
-    model = trainer.model
-
-    with deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=None):
-        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    partitioned = trainer.model
+    device = trainer.accelerator.device
+    dtype = next(partitioned.parameters()).dtype
     unset_hf_deepspeed_config()
-    plain = type(model)(model.config).to(next(iter(state.values())).dtype)
-    missing, unexpected = plain.load_state_dict(state, strict=False)
-    if [k for k in missing if not _is_tied(plain, k)] or unexpected:
-        raise RuntimeError(f"gathered ZeRO-3 weights do not fit the model: missing {missing}, unexpected {unexpected}")
+    plain = _empty_like(partitioned, device, dtype)
+    targets = dict(plain.named_parameters())
+    with torch.no_grad():
+        for name, param in partitioned.named_parameters():
+            with deepspeed.zero.GatheredParameters([param], modifier_rank=None):
+                targets.pop(name).copy_(param.data)
+        for name, buffer in partitioned.named_buffers():  # buffers are never partitioned
+            plain.get_buffer(name).copy_(buffer)
+    if [k for k in targets if not _is_tied(plain, k)]:
+        raise RuntimeError(f"gathered ZeRO-3 weights do not fit the model: missing {sorted(targets)}")
     plain.tie_weights()
-    plain.generation_config = model.generation_config
+    plain.generation_config = partitioned.generation_config
+    return plain
+
+
+def _empty_like(model, device, dtype):  # noqa: ANN001, ANN202 - a (peft-wrapped) PreTrainedModel
+    """The same architecture with uninitialised weights on ``device``: built on the meta device,
+    so construction allocates nothing and costs no random init."""
+    import torch
+
+    peft_config = getattr(model, "peft_config", None)
+    base = model.get_base_model() if peft_config is not None else model
+    with torch.device("meta"):
+        plain = type(base)(base.config)
+    if peft_config is not None:
+        from peft import get_peft_model
+
+        plain = get_peft_model(plain, peft_config[model.active_adapter])
+    plain = plain.to_empty(device=device).to(dtype)
+    plain.train(model.training)
     return plain
 
 
 def _is_tied(model, key: str) -> bool:  # noqa: ANN001 - any PreTrainedModel
     """True for a parameter the model shares with another (DeepSpeed stores shared tensors once)."""
-    return bool(getattr(model.config, "tie_word_embeddings", False)) and key.startswith("lm_head.")
+    return bool(getattr(model.config, "tie_word_embeddings", False)) and (key.startswith("lm_head.") or ".lm_head." in key)
 
 
 def main(argv: list[str] | None = None) -> int:

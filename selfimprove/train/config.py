@@ -17,6 +17,10 @@ from typing import Any, Literal
 from selfimprove.configio import field
 
 
+#: TRL GRPOConfig options that cannot work with our rollout_func (TRL would never use them).
+_NOT_WITH_OUR_ROLLOUTS = frozenset({"use_vllm", "vllm_mode", "vllm_server_base_url", "vllm_server_host"})
+
+
 @dataclasses.dataclass
 class GRPOOptions:
     learning_rate: float = field(1e-6, help="AdamW learning rate (TRL GRPOConfig.learning_rate).")
@@ -26,6 +30,10 @@ class GRPOOptions:
     )
     num_generations: int = field(8, help="Completions per prompt, the group size G (GRPOConfig.num_generations).")
     prompts_per_step: int = field(4, help="Prompts per optimizer step; the batch is prompts_per_step x num_generations.")
+    gradient_accumulation_steps: int = field(
+        1, help="Micro-batches per optimizer step: each forward/backward sees prompts_per_step x num_generations / "
+        "this many sequences (it must divide them; TRL still generates the whole batch at once)."
+    )
     loss_type: str = field("dapo", help="TRL loss_type: grpo, bnpo, dr_grpo, dapo, ... (see TRL's GRPOConfig).")
     beta: float = field(0.0, help="KL coefficient; 0 loads no reference model.")
     epsilon: float = field(0.2, help="Lower clipping epsilon.")
@@ -46,6 +54,16 @@ class GRPOOptions:
     drop_zero_variance: bool = field(True, help="Drop groups whose rewards are all equal before the update (DAPO).")
     refill_passes: int = field(1, help="Extra sampling passes on fresh prompts to replace dropped groups.")
     extra: dict[str, Any] = field(factory=dict, help="Any other TRL GRPOConfig keyword, passed as is (checked by name).")
+
+    def __post_init__(self) -> None:
+        batch = self.prompts_per_step * self.num_generations
+        if self.gradient_accumulation_steps < 1 or batch % self.gradient_accumulation_steps:
+            raise ValueError(f"gradient_accumulation_steps must be >= 1 and divide prompts_per_step x num_generations "
+                             f"= {batch}, got {self.gradient_accumulation_steps}")
+        for key in _NOT_WITH_OUR_ROLLOUTS.intersection(self.extra):
+            raise ValueError(f"extra.{key} is not supported: selfimprove samples GRPO rollouts with its own engine "
+                             "(through TRL's rollout_func), so TRL would load vLLM and never generate with it; remove "
+                             "it (the rollout engine is set by the sampling section)")
 
 
 @dataclasses.dataclass
@@ -142,6 +160,13 @@ class TrainConfig:
         None, help="Start no new round after this much wall-clock time excluding evaluation (None = no limit)."
     )
     keep_checkpoints: int = field(1, help="Round checkpoints kept on disk (older ones are deleted; >= 1 for resume).")
+    deepspeed: str | None = field(
+        None, help="DeepSpeed JSON config for both strategies' trainers (configs/deepspeed/zero2.json, zero3.json, "
+        "zero3_offload.json); None = plain DDP or one process."
+    )
+    gradient_checkpointing: bool = field(
+        False, help="Recompute activations in the backward pass (both strategies): less memory, ~30% more compute."
+    )
     rft: RFTOptions = field(factory=RFTOptions, help="Options of the rft strategy (TRL SFTTrainer).")
     grpo: GRPOOptions = field(factory=GRPOOptions, help="Options of the grpo strategy (TRL GRPOTrainer).")
     lora: LoraOptions = field(factory=LoraOptions, help="Parameter-efficient training through peft.")
@@ -150,6 +175,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.rounds < 0 or self.keep_checkpoints < 1:
             raise ValueError("rounds must be >= 0 and keep_checkpoints >= 1")
+        for section in ("rft", "grpo"):
+            if self.deepspeed is not None and "deepspeed" in getattr(self, section).extra:
+                raise ValueError(f"set DeepSpeed once: train.deepspeed or train.{section}.extra.deepspeed, not both")
         if not self.schedule:
             raise ValueError("schedule must name at least one strategy, e.g. [rft]")
         if self.eval_every < 1:

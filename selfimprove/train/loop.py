@@ -38,7 +38,7 @@ from selfimprove.config import Config
 from selfimprove.console import Console, run_log
 from selfimprove.evaluate import evaluate
 from selfimprove.metrics import summarize
-from selfimprove.sampling import make_runtime, phase_seed, sampling_record
+from selfimprove.sampling import make_runtime, sampling_record
 from selfimprove.tasks import load_task
 from selfimprove.tasks.base import cap_split
 from selfimprove.tracking import build_tracker
@@ -135,7 +135,7 @@ class Loop:
             t0 = time.perf_counter()
             if strategy.starts_from_base():
                 self.policy = load_policy(self.cfg, None)
-            result = strategy.update(self.policy, data, seed=phase_seed(self.cfg.run.seed, round, "train"))
+            result = strategy.update(self.policy, data, seed=self.ctx.seed(round, "train"))
             seconds = time.perf_counter() - t0
             if self.world.is_main:
                 self._save_round(ckpt, round, strategy.name, result, seconds)

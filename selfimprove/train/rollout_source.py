@@ -20,8 +20,9 @@ mask of environment tokens) and ``episode_score``, the reward :func:`episode_rew
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from rollouts.engine import RolloutEngine, RolloutRequest
 from rollouts.trace import Trace
@@ -55,6 +56,31 @@ class RolloutSource:
         return runs
 
     def __call__(self, prompts: list[Any], trainer: Any = None) -> dict[str, list]:
+        with self._generation_model(trainer):
+            return self._rollouts(prompts)
+
+    @contextlib.contextmanager
+    def _generation_model(self, trainer: Any) -> Iterator[None]:
+        """Sample from the trainer's weights, gathered once for the whole call under ZeRO-3.
+
+        TRL's ``unwrap_model_for_generation`` gathers the partitioned parameters once and lifts
+        DeepSpeed's fetch hooks while we generate; sampling from the partitioned module instead
+        would all-gather every layer at every decoding step (huggingface/trl#3858). It also turns
+        gradient checkpointing off for generation. Without a trainer (tests) the engine's model is used.
+        """
+        if trainer is None:
+            yield
+            return
+        from trl.models.utils import unwrap_model_for_generation
+
+        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model:
+            own, self.engine.model = self.engine.model, model
+            try:
+                yield
+            finally:
+                self.engine.model = own
+
+    def _rollouts(self, prompts: list[Any]) -> dict[str, list]:
         tok = self.engine.tokenizer
         runs = self._runs(prompts)
         served: list[list[Trace] | None] = []

@@ -24,13 +24,6 @@ def phase_key(round: int, phase: str) -> str:
     return f"{round}:{phase}"
 
 
-def phase_seed(seed: int, round: int, phase: str) -> int:
-    """A stable seed per (run seed, round, phase): not Python's salted hash()."""
-    import zlib
-
-    return zlib.crc32(f"{seed}/{round}/{phase}".encode()) & 0x7FFFFFFF
-
-
 @dataclasses.dataclass
 class TrainState:
     completed: list[str] = dataclasses.field(default_factory=list)  # phase_key()s, in order

@@ -81,11 +81,15 @@ class Strategy:
 
     def common_args(self, policy: LoadedModel, seed: int) -> dict[str, Any]:
         """TrainingArguments shared by every TRL config we build."""
+        import torch
+
         on_cpu = policy.model.device.type == "cpu"
+        t = self.cfg.train
         return dict(
             output_dir=self.trainer_dir(), report_to=[], save_strategy="no", logging_steps=1, seed=seed,
-            use_cpu=on_cpu, bf16=not on_cpu and policy.model.dtype == __import__("torch").bfloat16, fp16=False,
-            disable_tqdm=True, dataloader_num_workers=0, activation_checkpointing=False,
+            use_cpu=on_cpu, bf16=not on_cpu and policy.model.dtype == torch.bfloat16, fp16=False,
+            disable_tqdm=True, dataloader_num_workers=0, activation_checkpointing=t.gradient_checkpointing,
+            **({"deepspeed": t.deepspeed} if t.deepspeed is not None else {}),
         )
 
 

@@ -82,6 +82,12 @@ class GRPO(Strategy):
 
     # -- update --
 
+    def batch_args(self) -> dict[str, int]:
+        """Micro-batch and accumulation: TRL generates prompts_per_step x G per optimizer step, all at once."""
+        g = self.cfg.train.grpo
+        return {"per_device_train_batch_size": g.prompts_per_step * g.num_generations // g.gradient_accumulation_steps,
+                "gradient_accumulation_steps": g.gradient_accumulation_steps}
+
     def update(self, policy: LoadedModel, data: RoundData, *, seed: int) -> UpdateResult:
         import datasets
         from trl import GRPOConfig, GRPOTrainer
@@ -108,7 +114,7 @@ class GRPO(Strategy):
         args = GRPOConfig(
             **self.common_args(policy, seed), learning_rate=g.learning_rate, max_steps=g.steps_per_round,
             lr_scheduler_type=g.lr_scheduler_type,
-            num_generations=g.num_generations, per_device_train_batch_size=g.prompts_per_step * g.num_generations,
+            num_generations=g.num_generations, **self.batch_args(),
             loss_type=g.loss_type, beta=g.beta, epsilon=g.epsilon, epsilon_high=g.epsilon_high,
             scale_rewards=g.scale_rewards, num_iterations=g.num_iterations,
             mask_truncated_completions=g.mask_truncated_completions,

@@ -20,6 +20,8 @@ def test_unknown_strategy_names_the_entry_and_the_fix():
     ("train.schedule=[]", "schedule must name"),
     ("train.reward=coin", "must be one of .verifier. | .random."),
     ("train.grpo.loss_typ=dapo", "did you mean 'train.grpo.loss_type'"),
+    ("train.grpo.extra={use_vllm: true}", "extra.use_vllm is not supported.*rollout_func"),
+    ("train.grpo.gradient_accumulation_steps=3", "must be >= 1 and divide prompts_per_step x num_generations = 32"),
 ])
 def test_bad_train_values_are_named(override, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -38,3 +40,22 @@ def test_unknown_trl_extra_option_is_named():
 def test_eval_every_must_be_positive():
     with pytest.raises(ConfigError, match="eval_every must be >= 1"):
         load_config(None, ["train.eval_every=0"])
+
+
+def test_deepspeed_is_set_once():
+    assert load_config(None, ["train.deepspeed=configs/deepspeed/zero3.json"]).train.deepspeed.endswith("zero3.json")
+    with pytest.raises(ConfigError, match="set DeepSpeed once"):
+        load_config(None, ["train.deepspeed=configs/deepspeed/zero3.json",
+                           "train.rft.extra={deepspeed: configs/deepspeed/zero2.json}"])
+
+
+def test_memory_controls_reach_the_trl_configs(tiny, tmp_path):
+    from trl import GRPOConfig
+
+    from selfimprove.train.strategies.grpo import GRPO
+
+    cfg = load_config(None, ["train.gradient_checkpointing=true", "train.grpo.gradient_accumulation_steps=4"])
+    strategy = GRPO(cfg, runtime=None, work_dir=tmp_path)
+    args = GRPOConfig(**strategy.common_args(tiny, seed=0), **strategy.batch_args())
+    assert args.activation_checkpointing and args.gradient_accumulation_steps == 4
+    assert args.per_device_train_batch_size * 4 == cfg.train.grpo.prompts_per_step * cfg.train.grpo.num_generations
