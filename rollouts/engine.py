@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import torch
 import transformers.generation.utils
 from tqdm.auto import tqdm
-from transformers import LogitsProcessor, LogitsProcessorList
+from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
 from rollouts.trace import Trace, Turn
 
@@ -86,13 +86,14 @@ class RolloutStats:
         return self.new_tokens / self.generate_s if self.generate_s else 0.0
 
 
-class _RawLogprobRecorder(LogitsProcessor):
-    """Records log p(sampled token) under the raw logits, keeping one step of [B, V] at a time.
+class _SampledLogprobRecorder(LogitsProcessor):
+    """Records log p(sampled token) under the distribution it was sampled from, one [B, V] step at a time.
 
-    Custom processors run before temperature / top-p warpers, so ``scores`` here are raw
-    logits. At step t the chosen token of step t-1 is ``input_ids[:, -1]``; the final step's
-    token is gathered by :meth:`finish`. Storing every step's full distribution
-    (``output_logits=True``) would cost steps x B x V floats (~1.6 GB for 128 x 64 x 49k).
+    It runs last, after the temperature and top-p warpers (:func:`_warpers`), so ``scores`` here
+    are the logits actually sampled from; greedy decoding has no warpers (raw logits). At step t
+    the chosen token of step t-1 is ``input_ids[:, -1]``; the final step's token is gathered by
+    :meth:`finish`. Storing every step's full distribution (``output_logits=True``) would cost
+    steps x B x V floats (~1.6 GB for 128 x 64 x 49k).
     """
 
     def __init__(self) -> None:
@@ -110,6 +111,20 @@ class _RawLogprobRecorder(LogitsProcessor):
         assert self.prev is not None
         self.picked.append(self.prev.gather(1, last_tokens[:, None]).squeeze(1))
         return torch.stack(self.picked, dim=1)
+
+
+def _warpers(p: SamplingParams) -> list[LogitsProcessor]:
+    """Temperature then top-p, as ``generate`` would apply them (and vLLM does), but ours, so the
+    recorder can run after them; ``generate`` is then told temperature 1 / top-p 1 / top-k 0 and
+    adds none of its own."""
+    if p.temperature == 0:
+        return []
+    out: list[LogitsProcessor] = []
+    if p.temperature != 1.0:
+        out.append(TemperatureLogitsWarper(p.temperature))
+    if p.top_p < 1.0:
+        out.append(TopPLogitsWarper(p.top_p))
+    return out
 
 
 class RolloutEngine:
@@ -172,16 +187,16 @@ class RolloutEngine:
         texts = [self.render(r.messages) for r in chunk]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         ids, mask = enc.input_ids, enc.attention_mask  # [P, L]
-        recorder = _RawLogprobRecorder()
+        recorder = _SampledLogprobRecorder()
         kwargs: dict[str, Any] = dict(
             max_new_tokens=p.max_new_tokens,
             do_sample=p.temperature > 0,
-            logits_processor=LogitsProcessorList([recorder]),
+            logits_processor=LogitsProcessorList([*_warpers(p), recorder]),
             pad_token_id=self.tokenizer.pad_token_id,
             return_dict_in_generate=True,
         )
-        if p.temperature > 0:
-            kwargs.update(temperature=p.temperature, top_p=p.top_p, top_k=0)
+        if p.temperature > 0:  # our warpers above do the work; none of generate()'s own
+            kwargs.update(temperature=1.0, top_p=1.0, top_k=0)
         if p.stop:
             kwargs.update(stop_strings=list(p.stop), tokenizer=self.tokenizer)
         if p.shared_prefill and g > 1 and ids.shape[1] > 1:

@@ -6,8 +6,12 @@ identity (round, checkpoint) and, once graded, the verification. :func:`to_row` 
 Arrow-friendly dict so a round's traces form a ``datasets.Dataset`` / Parquet file, and
 :func:`arrow_schema` is the one schema every Parquet file of traces is written with.
 
-``logprobs`` are log-probabilities of the sampled tokens under the model's *raw* distribution
-(temperature 1, no top-p), as vLLM reports them; ``None`` when unknown.
+``logprobs`` are log-probabilities of the sampled tokens under the distribution they were
+*sampled from*: softmax(logits / temperature), restricted to the top-p nucleus and renormalised
+(raw logits when greedy). Both backends record exactly this (vLLM's ``processed_logprobs``), and
+it is what TRL's GRPO importance ratios compare against: TRL recomputes the policy's logprobs as
+log_softmax(logits / temperature), equal to ours when ``top_p`` is 1 (the default); with a
+nucleus, ours are higher by -log(nucleus mass), as from TRL's own vLLM path. ``None`` when unknown.
 """
 
 from __future__ import annotations

@@ -43,16 +43,42 @@ def test_shared_prefill_matches_plain_generation(tiny):
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
 
 
-def test_logprobs_are_raw_model_logprobs(tiny):
-    """Recorded logprobs equal log-softmax of a fresh forward pass (temperature does not change them)."""
-    engine, traces = generate(tiny, num_samples=2, temperature=1.7, max_new_tokens=6, shared_prefill=True)
-    t = traces[1]
-    prompt = tiny.tokenizer(engine.render(t.messages), add_special_tokens=False).input_ids
-    ids = torch.tensor([prompt + t.completion_ids])
+def _forward_logits(tiny, engine, trace):
+    """[T, V] logits a fresh forward pass gives at each of ``trace``'s completion tokens."""
+    prompt = tiny.tokenizer(engine.render(trace.messages), add_special_tokens=False).input_ids
+    ids = torch.tensor([prompt + trace.completion_ids])
     with torch.no_grad():
-        logits = tiny.model(ids).logits[0, len(prompt) - 1 : -1]
-    want = torch.log_softmax(logits, -1).gather(1, torch.tensor(t.completion_ids)[:, None]).squeeze(1)
+        return tiny.model(ids).logits[0, len(prompt) - 1 : -1]
+
+
+@pytest.mark.parametrize("temperature", [1.7, 0.5])
+def test_logprobs_are_at_the_sampling_temperature(tiny, temperature):
+    """Recorded logprobs equal log-softmax(logits / T) of a fresh forward pass: the distribution
+    sampled from, which TRL's importance ratios compare against (rollouts/trace.py)."""
+    engine, traces = generate(tiny, num_samples=2, temperature=temperature, max_new_tokens=6, shared_prefill=True)
+    t = traces[1]
+    logits = _forward_logits(tiny, engine, t)
+    want = torch.log_softmax(logits / temperature, -1).gather(1, torch.tensor(t.completion_ids)[:, None]).squeeze(1)
     assert t.logprobs == pytest.approx(want.tolist(), abs=1e-4)
+
+
+def test_logprobs_with_top_p_are_renormalised_over_the_nucleus(tiny):
+    engine, traces = generate(tiny, num_samples=2, temperature=0.9, top_p=0.6, max_new_tokens=6)
+    for t in traces:
+        logp = torch.log_softmax(_forward_logits(tiny, engine, t) / 0.9, -1)  # [T, V]
+        sorted_p, order = logp.exp().sort(-1, descending=True)
+        keep_sorted = (sorted_p.cumsum(-1) - sorted_p) < 0.6  # HF/vLLM: keep until the mass reaches top_p
+        nucleus = torch.zeros_like(logp, dtype=torch.bool).scatter(1, order, keep_sorted)
+        mass = (logp.exp() * nucleus).sum(-1)
+        picked = logp.gather(1, torch.tensor(t.completion_ids)[:, None]).squeeze(1)
+        assert t.logprobs == pytest.approx((picked - mass.log()).tolist(), abs=1e-4)
+
+
+def test_greedy_logprobs_are_raw(tiny):
+    engine, traces = generate(tiny, num_samples=1, temperature=0.0, max_new_tokens=6)
+    t = traces[0]
+    want = torch.log_softmax(_forward_logits(tiny, engine, t), -1).gather(1, torch.tensor(t.completion_ids)[:, None])
+    assert t.logprobs == pytest.approx(want.squeeze(1).tolist(), abs=1e-4)
 
 
 def test_chunks_keep_samples_of_a_prompt_together(tiny, monkeypatch):
