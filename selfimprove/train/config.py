@@ -164,6 +164,10 @@ class TrainConfig:
         None, help="DeepSpeed JSON config for both strategies' trainers (configs/deepspeed/zero2.json, zero3.json, "
         "zero3_offload.json); None = plain DDP or one process."
     )
+    peak_tflops: float | None = field(
+        None, help="Peak TFLOP/s of one device for the MFU estimate (throughput/mfu); None = look it up for known "
+        "GPUs (H100/H200 989 bf16 dense), none on a CPU."
+    )
     gradient_checkpointing: bool = field(
         False, help="Recompute activations in the backward pass (both strategies): less memory, ~30% more compute."
     )

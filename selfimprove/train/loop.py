@@ -49,7 +49,9 @@ from selfimprove.train.random_control import training_runtime
 from selfimprove.train.report import (SAMPLE_COLUMNS, eval_line, eval_metrics, sample_rows, sampling_line,
                                       sampling_metrics, summary_table)
 from selfimprove.train.state import TrainState
+from selfimprove.train import trainers
 from selfimprove.train.store import TraceStore, write_traces
+from selfimprove.train.throughput import RoundClock, trained_tokens
 from selfimprove.train.strategies import RoundData, Strategy, UpdateResult, build_strategy, check_schedule
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class Loop:
         self.ctx = RoundContext(cfg, splits["train"], rates, self.store, training_runtime(cfg, runtime),
                                 lambda: self.policy, self.phase)
         self.strategies: dict[str, Strategy] = {}
+        self.clock = RoundClock()  # where the current round's time goes (throughput/* metrics)
         self.policy = load_policy(cfg, self.state.checkpoint)
         if self.state.checkpoint:
             self.policy.name = self._policy_name(self.state.checkpoint)
@@ -121,6 +124,7 @@ class Loop:
         traces, kept, num_samples = make(stats)
         self._commit(round, name, traces, kept, num_samples)
         seconds = time.perf_counter() - t0
+        self.clock.add_sampling(stats, seconds)
         metrics = sampling_metrics(name, traces, kept, stats)
         self._log(metrics | {f"time/{name}_s": seconds}, round)
         self._complete(round, name, seconds)
@@ -136,7 +140,9 @@ class Loop:
             if strategy.starts_from_base():
                 self.policy = load_policy(self.cfg, None)
             result = strategy.update(self.policy, data, seed=self.ctx.seed(round, "train"))
+            trainers.collect_garbage()  # the update's trainer (and engine) is gone before anything else runs
             seconds = time.perf_counter() - t0
+            self.clock.train_s, self.clock.trained_tokens = seconds, trained_tokens(result.log_history)
             if self.world.is_main:
                 self._save_round(ckpt, round, strategy.name, result, seconds)
                 for entry in result.log_history:  # the trainer's own log dicts, at their global step
@@ -190,6 +196,7 @@ class Loop:
             metrics, traces = evaluate(self.policy, self.test_split, self.cfg, self.runtime, round=round)
             self._commit(round, "eval", traces, [False] * len(traces), self.cfg.sampling.num_samples)
         seconds = time.perf_counter() - t0
+        self.clock.eval_s += seconds
         self._log(eval_metrics(metrics) | {"time/eval_s": seconds}, round)
         self.tracker.log_table("samples", SAMPLE_COLUMNS, sample_rows(traces, self.cfg.logging.sample_traces),
                                step=self.state.global_step)
@@ -224,6 +231,7 @@ class Loop:
                 self.console.say(f"time budget of {t.time_budget_minutes} min spent; stopping before round {round}")
                 break
             self.console.start_round()
+            self.clock = RoundClock()
             strategy = self.strategy(round)
             data = strategy.collect(round, self.ctx)
             self.train(round, strategy, data)
@@ -233,6 +241,8 @@ class Loop:
             else:  # the round is complete all the same ("eval" marks a round done for --resume)
                 self._complete(round, "eval", 0.0, eval_phase=True, rounds_done=max(self.state.rounds_done, round))
             self.console.end_round()
+            self._log(self.clock.metrics(parameters=self.policy.model.num_parameters(), world_size=self.world.world_size,
+                                         peak_tflops=t.peak_tflops), round)
             self.console.say(f"round {round}/{t.rounds}  done{self.console.eta(round, self.state.train_wall_s)}"
                              + ("" if last or round % t.eval_every == 0 else f" (eval skipped: train.eval_every={t.eval_every})"))
         return self.state.history

@@ -38,7 +38,7 @@ from selfimprove.train.curriculum import split_by_variance
 from selfimprove.train.refine_episodes import RefineEpisodes
 from selfimprove.train.rollout_source import RolloutSource, episode_reward, prompt_key
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult, checked_extra, mean_logged
-from selfimprove.train.trl_logging import train_quietly
+from selfimprove.train.trainers import release, train_quietly
 from selfimprove.zero_export import consolidated_model
 from verifiers.trl_reward import reward_function
 
@@ -127,6 +127,7 @@ class GRPO(Strategy):
                               rollout_func=source)
         train_quietly(trainer)
         policy.model = consolidated_model(trainer, policy.model)  # under ZeRO-3: gathered, plain again
+        release(trainer, keep=policy.model)  # nothing of this round's trainer (or DeepSpeed engine) lives on with the policy
         policy.model.eval()
         policy.tokenizer.padding_side = "left"
         ungraded = [t for t in source.fresh if t.verification is None]

@@ -37,7 +37,7 @@ from selfimprove.train import rationalize, refine
 from selfimprove.train.context import RoundContext
 from selfimprove.train.selection import dedupe_key, select
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult, checked_extra, mean_logged
-from selfimprove.train.trl_logging import train_quietly
+from selfimprove.train.trainers import release, train_quietly
 from selfimprove.zero_export import consolidated_model
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,7 @@ class RFT(Strategy):
         trainer = SFTTrainer(model=policy.model, args=args, train_dataset=dataset, processing_class=policy.tokenizer)
         output = train_quietly(trainer)
         policy.model = consolidated_model(trainer, policy.model)  # under ZeRO-3: gathered, plain again
+        release(trainer, keep=policy.model)  # nothing of this round's trainer (or DeepSpeed engine) lives on with the policy
         policy.model.eval()
         return UpdateResult(
             steps=trainer.state.global_step, log_history=trainer.state.log_history,

@@ -16,7 +16,7 @@ from selfimprove.models import LoadedModel
 from selfimprove.tasks.base import Problem
 from selfimprove.train.context import RoundContext
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult
-from selfimprove.train.trl_logging import train_quietly
+from selfimprove.train.trainers import train_quietly
 
 
 class VerifiedPairsDPO(Strategy):

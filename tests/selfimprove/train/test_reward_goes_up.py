@@ -13,7 +13,7 @@ from tests.selfimprove.train.helpers import tiny_overrides
 
 
 def test_rft_rounds_raise_reward(tmp_path, capsys):
-    cfg = load_config(None, tiny_overrides(tmp_path, "up", **{"train.rounds": 2}))
+    cfg = load_config(None, tiny_overrides(tmp_path, "up", **{"train.rounds": 2, "train.peak_tflops": 0.05}))
     history = run_train(cfg)
     lines = [json.loads(line) for line in (tmp_path / "up" / "metrics.jsonl").read_text().splitlines()]
     reward = [m["generate/reward_mean"] for m in lines if "generate/reward_mean" in m]
@@ -21,6 +21,15 @@ def test_rft_rounds_raise_reward(tmp_path, capsys):
     assert history[-1]["pass@1"] > history[0]["pass@1"] + 0.1, [h["pass@1"] for h in history]
     steps = [m["step"] for m in lines]
     assert steps == sorted(steps) and steps[-1] > 0
+
+    # Throughput every round: where the time went, tokens/s, and an MFU estimate (peak given on a CPU).
+    rounds = [m for m in lines if "throughput/fraction_train" in m]
+    assert [m["round"] for m in rounds] == [1, 2]
+    for m in rounds:
+        fractions = [m[f"throughput/fraction_{p}"] for p in ("generate", "verify", "train", "eval", "other")]
+        assert abs(sum(fractions) - 1) < 1e-9 and min(fractions) >= 0
+        assert m["throughput/generate_tokens_per_s"] > 0 and m["throughput/train_tokens_per_s"] > 0
+        assert 0 < m["throughput/mfu"] < 1
 
     # The console: one line per phase, no raw trainer dicts; those go to train.log.
     out = capsys.readouterr().out
