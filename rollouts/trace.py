@@ -9,9 +9,16 @@ Arrow-friendly dict so a round's traces form a ``datasets.Dataset`` / Parquet fi
 ``logprobs`` are log-probabilities of the sampled tokens under the distribution they were
 *sampled from*: softmax(logits / temperature), restricted to the top-p nucleus and renormalised
 (raw logits when greedy). Both backends record exactly this (vLLM's ``processed_logprobs``), and
-it is what TRL's GRPO importance ratios compare against: TRL recomputes the policy's logprobs as
-log_softmax(logits / temperature), equal to ours when ``top_p`` is 1 (the default); with a
-nucleus, ours are higher by -log(nucleus mass), as from TRL's own vLLM path. ``None`` when unknown.
+it is what TRL's GRPOTrainer expects from a ``rollout_func`` as ``sampling_per_token_logps``: TRL
+recomputes the policy's logprobs as log_softmax(logits / temperature), equal to ours when
+``top_p`` is 1 (the default); with a nucleus, ours are higher by -log(nucleus mass), as from TRL's
+own vLLM path. (TRL 1.16 uses them for its off-policy mask, ``off_policy_mask_threshold``; its
+vLLM importance-sampling correction runs only when TRL drives vLLM itself.) ``None`` when unknown.
+
+``policy`` is the identity of the weights that produced the trace, as the engine knew them when
+it sampled (not as the caller hoped): the model name or checkpoint path, plus ``@step<N>`` for
+samples drawn N optimizer steps into an update (GRPO's ``rollout_func``). A vLLM engine stamps
+the identity of the weights it last loaded, so a trace from a stale engine is detectable.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ class Trace:
     top_p: float = 1.0
     max_new_tokens: int = 0
     round: int = 0
-    policy: str = "base"  # checkpoint identity: model name or checkpoint path
+    policy: str = "base"  # weights identity: model name or checkpoint path [+ "@step<N>"]
     seed: int = 0
     hint: bool = False  # sampled with the reference as a hint (STaR rationalization)
     verification: Verification | None = None

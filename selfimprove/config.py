@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from selfimprove import configio
 from selfimprove.configio import ConfigError, field
+from rollouts.config import RolloutsConfig
 from rollouts.engine import SamplingParams
 from selfimprove.train.config import MOVED_KEYS, TrainConfig
 
@@ -98,6 +99,7 @@ class Config:
     model: ModelConfig = field(factory=ModelConfig, help="The policy model.")
     task: TaskConfig = field(factory=TaskConfig, help="Problems to train and evaluate on.")
     sampling: SamplingParams = field(factory=SamplingParams, help="Rollout sampling (rollouts.engine.SamplingParams).")
+    rollouts: RolloutsConfig = field(factory=RolloutsConfig, help="Rollout engine: backend hf | vllm (rollouts.config).")
     verifier: VerifierConfig = field(factory=VerifierConfig, help="How completions are graded.")
     eval: EvalConfig = field(factory=EvalConfig, help="Held-out evaluation.")
     logging: LoggingConfig = field(factory=LoggingConfig, help="Metrics backends.")

@@ -37,7 +37,8 @@ def evaluate(policy: LoadedModel, problems: Sequence[Problem], cfg: Config, runt
     """
     stats = RolloutStats()
     traces = sample_and_grade(policy, requests_for(problems, cfg.task), cfg.sampling.num_samples, cfg.sampling,
-                              runtime, seed=phase_seed(cfg.run.seed, 0, "eval"), round=round, stats=stats)
+                              runtime, seed=phase_seed(cfg.run.seed, 0, "eval"), round=round, stats=stats,
+                              backend=cfg.rollouts)
     metrics = summarize(traces, cfg.eval.ks, check_boxed="\\boxed" in cfg.task.prompt_template)
     metrics.update(tokens_per_s=stats.tokens_per_s, generate_s=stats.generate_s, verify_s=stats.verify_s)
     return metrics, traces

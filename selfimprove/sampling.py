@@ -5,6 +5,11 @@ samples and grades its contiguous share, and the graded traces are gathered so e
 the whole batch in request order (rank 0 alone writes them anywhere). In one process it is a
 plain call. Sampling parameters come from the ``sampling`` config section, which *is*
 :class:`rollouts.engine.SamplingParams`; only the group size varies by phase.
+
+The engine comes from :func:`rollouts.backends.build_engine` with the ``rollouts`` section
+(``hf`` or ``vllm``). A vLLM engine is started once per process and kept across calls and
+rounds; it re-loads its weights in place whenever the policy's name changes (the loop renames
+the policy to its checkpoint after every update), and stamps that name on every trace.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import time
 import zlib
 from typing import Any, Sequence
 
-from rollouts.engine import RolloutEngine, RolloutRequest, RolloutStats, SamplingParams
+from rollouts.backends import build_engine
+from rollouts.config import RolloutsConfig
+from rollouts.engine import RolloutRequest, RolloutStats, SamplingParams
 from rollouts.trace import Trace
 from selfimprove import distributed
 from selfimprove.config import Config, TaskConfig
@@ -29,7 +36,15 @@ def phase_seed(seed: int, round: int, phase: str) -> int:
     return zlib.crc32(f"{seed}/{round}/{phase}".encode()) & 0x7FFFFFFF
 
 
+#: The rollouts section of the job's config, recorded by :func:`make_runtime` (every job calls it
+#: first) for callers of :func:`sample_and_grade` that do not pass ``backend``.
+_job_backend = RolloutsConfig()
+
+
 def make_runtime(cfg: Config) -> VerifierRuntime:
+    """The job's verifier runtime; also records ``cfg.rollouts`` as the job's rollout backend."""
+    global _job_backend
+    _job_backend = cfg.rollouts
     v = cfg.verifier
     return VerifierRuntime(v.name, dict(v.options), workers=v.workers, deadline_s=v.deadline_s)
 
@@ -57,17 +72,19 @@ def grade(traces: Sequence[Trace], runtime: VerifierRuntime, *, progress: bool =
 
 def sample_and_grade(policy: LoadedModel, requests: Sequence[RolloutRequest], num_samples: int,
                      params: SamplingParams, runtime: VerifierRuntime, *, seed: int, round: int,
-                     stats: RolloutStats | None = None) -> list[Trace]:
+                     stats: RolloutStats | None = None, backend: RolloutsConfig | None = None) -> list[Trace]:
     """``num_samples`` graded completions per request, in request order, on every rank.
 
     ``stats`` (optional) accumulates this rank's sequences, tokens, generation and grading time.
+    ``backend``: the ``rollouts`` config section (None: the job's, see :func:`make_runtime`).
     """
     stats = stats if stats is not None else RolloutStats()
     w = distributed.world()
     # Different ranks must not draw the same samples for their (different) prompts' positions.
     # The bar shows on rank 0 only, and only on a terminal (tqdm's disable=None).
-    engine = RolloutEngine(policy.model, policy.tokenizer, params, seed=seed + 1_000_003 * w.rank,
-                           policy=policy.name, round=round, progress=None if w.is_main else False, stats=stats)
+    engine = build_engine(policy.model, policy.tokenizer, params, backend or _job_backend, model_dir=policy.path,
+                          seed=seed + 1_000_003 * w.rank, policy=policy.name, round=round,
+                          progress=None if w.is_main else False, stats=stats)
     local = engine.generate(distributed.shard(requests, w), num_samples=num_samples) if requests else []
     t0 = time.perf_counter()
     if local:

