@@ -62,8 +62,9 @@ class GRPOOptions:
                              f"= {batch}, got {self.gradient_accumulation_steps}")
         for key in _NOT_WITH_OUR_ROLLOUTS.intersection(self.extra):
             raise ValueError(f"extra.{key} is not supported: selfimprove samples GRPO rollouts with its own engine "
-                             "(through TRL's rollout_func), so TRL would load vLLM and never generate with it; remove "
-                             "it (the rollout engine is set by the sampling section)")
+                             "(through TRL's rollout_func), so TRL would load a second vLLM and never generate with it; "
+                             "remove it and set rollouts.backend=vllm (rollouts.mode=server and rollouts.server_url "
+                             "for a vLLM server)")
 
 
 @dataclasses.dataclass

@@ -26,7 +26,8 @@ from __future__ import annotations
 import logging
 import os
 
-from rollouts.engine import RolloutEngine, RolloutStats
+from rollouts.backends import build_engine
+from rollouts.engine import RolloutStats
 from rollouts.trace import Trace
 from selfimprove.metrics import group_by_problem
 from selfimprove.models import LoadedModel
@@ -35,6 +36,7 @@ from selfimprove.sampling import grade, sampling_record
 from selfimprove.tasks.base import Problem
 from selfimprove.train.context import RoundContext
 from selfimprove.train.curriculum import split_by_variance
+from selfimprove.train.policy_version import versioned
 from selfimprove.train.refine_episodes import RefineEpisodes
 from selfimprove.train.rollout_source import RolloutSource, episode_reward, prompt_key
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult, checked_extra, mean_logged
@@ -107,8 +109,8 @@ class GRPO(Strategy):
         cached = {}
         if g.reuse_rollouts:
             cached = {prompt_key(group[0].messages): group for group in data.groups.values()}
-        engine = RolloutEngine(policy.model, policy.tokenizer, self.cfg.sampling, seed=seed, policy=policy.name,
-                               round=data.round, progress=False)
+        engine = build_engine(policy.model, policy.tokenizer, self.cfg.sampling, self.cfg.rollouts,
+                              model_dir=policy.path, seed=seed, policy=policy.name, round=data.round, progress=False)
         episodes = RefineEpisodes(engine, self.runtime) if g.refine else None
         source = RolloutSource(engine, by_key, cached, episodes)
         args = GRPOConfig(
@@ -124,7 +126,7 @@ class GRPO(Strategy):
         reward = episode_reward if g.refine else reward_function(self.runtime)
         trainer = GRPOTrainer(model=policy.model, reward_funcs=[reward], args=args,
                               train_dataset=datasets.Dataset.from_list(rows), processing_class=policy.tokenizer,
-                              rollout_func=source)
+                              rollout_func=versioned(source, engine, policy.name))
         train_quietly(trainer)
         policy.model = consolidated_model(trainer, policy.model)  # under ZeRO-3: gathered, plain again
         release(trainer, keep=policy.model)  # nothing of this round's trainer (or DeepSpeed engine) lives on with the policy
