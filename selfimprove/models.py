@@ -106,7 +106,13 @@ def builtin_smollm2_path(cache_dir: str) -> Path:
         if tokenizer.chat_template is None:
             tokenizer.chat_template = CHATML_TEMPLATE
         with atomic.replacing(target) as tmp:
-            plain.save_pretrained(tmp)
+            # Not plain.save_pretrained(): under torch.distributed it writes only on global rank 0,
+            # and whichever rank wins the lock (or local rank 0 of another node) must write here.
+            from safetensors.torch import save_model
+
+            plain.config.save_pretrained(tmp)
+            plain.generation_config.save_pretrained(tmp)
+            save_model(plain, str(tmp / "model.safetensors"), metadata={"format": "pt"})
             tokenizer.save_pretrained(tmp)
     return target
 
