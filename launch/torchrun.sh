@@ -4,7 +4,7 @@
 #   bash launch/torchrun.sh [--nproc N] [--entry MODULE] [--] [ARGS...]
 #
 #   bash launch/torchrun.sh --nproc 8 -- train --config configs/x.yaml \
-#       --set "train.rft.extra={deepspeed: configs/deepspeed/zero3.json}"
+#       --set train.deepspeed=configs/deepspeed/zero3.json
 #   bash launch/torchrun.sh --entry selfimprove.dist_train -- --deepspeed configs/deepspeed/zero3.json --out runs/check
 #
 # Options:

@@ -5,7 +5,7 @@
 #                               [--time T] [--wait] [--dry-run] [--] [TRAIN_SBATCH_ARGS...]
 #
 #   bash launch/slurm/submit.sh --nodes 2 --gpus-per-node 8 --time 02:00:00 -- \
-#       train --config configs/x.yaml --set "train.rft.extra={deepspeed: configs/deepspeed/zero3.json}"
+#       train --config configs/x.yaml --set train.deepspeed=configs/deepspeed/zero3.json
 #
 # Options:
 #   --nodes N          nodes (default 1)
