@@ -54,9 +54,12 @@ class TaskConfig:
     )
     ops: list[str] = field(factory=lambda: ["+"], help="arithmetic: operators to draw from (+, -, *).")
     digits: int = field(1, help="arithmetic / equations: digits per operand (difficulty knob).")
+    operand_digits: list[int] | None = field(
+        None, help="arithmetic: digits of each operand, e.g. [2, 1] for 2-digit x 1-digit (shown in random order "
+        "for + and *); None = task.digits for both.")
     num_train: int = field(200, help="Procedural tasks: problems in the train split.")
     num_test: int = field(50, help="Procedural tasks: problems in the held-out test split.")
-    seed: int = field(1234, help="Seed of the task generator (splits are disjoint for any seed).")
+    seed: int = field(1234, help="Seed of the task generator (splits share no problem, up to equivalent rewrites, for any seed).")
     path: str | None = field(None, help="Loaders: a .jsonl / .parquet file, a directory, or a hub dataset name.")
     train_split: str = field("train", help="Loaders: split or file stem used for training.")
     test_split: str = field("test", help="Loaders: split or file stem used for evaluation.")

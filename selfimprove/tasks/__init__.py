@@ -1,7 +1,10 @@
 """Task families, by name. :func:`load_task` returns ``{"train": [...], "test": [...]}``.
 
 To add a family: write a module returning ``dict[str, list[Problem]]`` and add a branch to
-``FAMILIES`` below.
+``FAMILIES`` below. A procedural family gives each problem a canonical ``Problem.key`` shared by
+its equivalent rewrites and builds its splits with :func:`~selfimprove.tasks.base.head_split` (or
+calls :func:`~selfimprove.tasks.base.check_disjoint`), so no key is in two splits;
+``tests/selfimprove/test_task_leakage.py`` checks this for every procedural family it lists.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from typing import Callable
 
 from selfimprove.config import TaskConfig
 from selfimprove.tasks import arithmetic, equations, loaders
-from selfimprove.tasks.base import Problem, TaskError
+from selfimprove.tasks.base import LeakageError, Problem, TaskError, check_disjoint
 
 
 def _loaded(cfg: TaskConfig) -> dict[str, list[Problem]]:
@@ -50,7 +53,7 @@ def _mbpp(cfg: TaskConfig) -> dict[str, list[Problem]]:
 
 
 FAMILIES: dict[str, Callable[[TaskConfig], dict[str, list[Problem]]]] = {
-    "arithmetic": lambda c: arithmetic.generate(c.ops, c.digits, c.num_train, c.num_test, c.seed),
+    "arithmetic": lambda c: arithmetic.generate(c.ops, c.operand_digits or c.digits, c.num_train, c.num_test, c.seed),
     "equations": lambda c: equations.generate(c.digits, c.num_train, c.num_test, c.seed),
     "code": _code,
     "humaneval": _humaneval,
@@ -72,4 +75,4 @@ def load_task(cfg: TaskConfig) -> dict[str, list[Problem]]:
     return FAMILIES[cfg.name](cfg)
 
 
-__all__ = ["FAMILIES", "Problem", "TaskError", "load_task"]
+__all__ = ["FAMILIES", "LeakageError", "Problem", "TaskError", "check_disjoint", "load_task"]
