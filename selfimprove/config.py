@@ -76,7 +76,8 @@ class TaskConfig:
 
 @dataclasses.dataclass
 class VerifierConfig:
-    name: str = field("math", help="Verifier: a built-in name (math, code, exact, format), a plug-in name, or module:callable.")
+    name: str = field("math", help="Verifier: a built-in name (math, code, exact, format, strict = another verifier "
+                      "that also requires \\boxed{}), a plug-in name, or module:callable.")
     options: dict[str, Any] = field(factory=dict, help="Keyword options passed to the verifier's factory.")
     workers: int = field(2, help="Verification processes.")
     deadline_s: float = field(10.0, help="Hard wall-clock limit per verification; past it the status is 'timeout'.")

@@ -37,6 +37,7 @@ BUILTIN: dict[str, str] = {
     "code": "verifiers.code:CodeVerifier",
     "exact": "verifiers.simple:ExactMatchVerifier",
     "format": "verifiers.simple:BoxedFormatVerifier",
+    "strict": "verifiers.strict:build",
 }
 
 
