@@ -1,237 +1,222 @@
-"""Self-improvement benchmark: our default schedule vs plain TRL GRPO vs a random-reward control.
+"""Self-improvement benchmark (issue #12): our loop against tuned peers on leakage-free splits.
 
-The embedded SmolLM2-135M-Instruct on CPU, a held-out set of 200 arithmetic problems (1-digit
-addition, 1-digit multiplication, 2-digit addition; about a third each), pass@1 of sampling at
-the config's temperature. Three arms get the same wall-clock training budget:
+One invocation trains every arm from the same base model (SmolLM2-135M-Instruct by default) on
+the same train split, with the same verifier and training token cap, for the same training
+wall-clock budget (evaluations off the clock), scores each on the same held-out problems, and
+writes the record: ``results.json`` (settings, git commit, ``pip freeze``, machine, load average
+before and after, every arm's resolved config, the sweep, per-problem results and the summary),
+``table.md`` and ``gains.png`` rendered from it.
 
-- ``ours``: ``selfimprove train`` with configs/benchmark_self_improve.yaml (the default schedule);
-- ``trl_grpo``: TRL's GRPOTrainer on the same train prompts with the same verifier as reward and
-  TRL's defaults otherwise (only the completion length is set to our token cap, and CPU/fp32);
-- ``random``: our schedule with ``train.reward: random`` (coin-flip verdicts while training).
+Arms:
 
-The clock counts training only (sampling, verifying, updating); held-out evaluations pause it,
-so every arm's curve has the same x-axis whatever its evaluation cadence. Writes
-``<out>/curves.png``, ``<out>/table.md`` and ``<out>/results.json``.
+- ``ours``: ``selfimprove train`` with configs/benchmark_self_improve.yaml as it is (the default
+  schedule [rft, rft, rft, grpo]; the same file is used to develop and to measure).
+- ``trl_grpo_tuned``: TRL's GRPOTrainer as a competent user sets it: T 0.7, 4 prompts x 8
+  generations per step, DAPO loss, beta 0, clip-higher (epsilon 0.2 / 0.28), constant learning
+  rate picked by a sweep (``--sweep-lrs``, default 3e-6, 1e-5, 3e-5) on a validation split carved
+  from train, scored by greedy pass@1. With ``--sweep-minutes`` equal to the budget (the default)
+  each sweep run is a full-budget run and the best one *is* the arm (no retraining).
+- ``plain_rft``: our loop reduced to sample -> keep verified (per-prompt cap, dedupe) -> TRL
+  SFTTrainer at our RFT learning rate: no curriculum, no STaR hints, no accumulation across
+  rounds, and verified traces fill the cap at random (not shortest first).
+- ``ours_grpo``: our grpo strategy alone (our engine, reuse of the generate phase's groups,
+  zero-variance filtering and refill).
+- ``random``: ``ours`` with ``train.reward: random`` (coin-flip verdicts while training).
 
-    python benchmarks/self_improve.py --budget-minutes 30 --threads 2          # the full run (~90 min + evals)
-    python benchmarks/self_improve.py --budget-minutes 4 --arms ours random     # a smoke run
-    python benchmarks/self_improve.py --arms trl_grpo   # adds one arm to the results already in --out
+Problems (``self_improve_bench/data.py``): 2-digit + and 2-digit x 1-digit (train / val / test,
+no canonical key in two splits, checked) and 3-digit + as an out-of-distribution probe that no
+arm trains on. Scoring (``self_improve_bench/scoring.py``): greedy and sampled pass@1 (T 0.7,
+``--eval-samples``), lenient (the math verifier) and strict (the answer in the requested
+``\\boxed{}``), at ``--eval-cap`` tokens (where the base model truncates few answers) and at the
+64-token training cap beside it, with truncation and format rates. Every gain and every
+difference between arms carries a 95% paired bootstrap interval over problems; no ratios.
 
-The README's numbers (2026-11-23, one arm at a time on an otherwise idle machine):
+    python benchmarks/self_improve.py                 # the measured run: ~100 min on 2 quiet CPU cores
+    python benchmarks/self_improve.py --smoke         # every arm end to end on tiny budgets: minutes
+    python benchmarks/self_improve.py --resume        # continue a killed run (same commit, same settings)
+    python benchmarks/self_improve.py --report runs/bench-self-improve/results.json   # re-render table + PNG
+    python benchmarks/self_improve.py --strict-format # every arm trained on the strict-format reward
 
-    python benchmarks/self_improve.py --budget-minutes 30 --arms ours
-    python benchmarks/self_improve.py --budget-minutes 30 --arms trl_grpo --trl-eval-every 30
-    python benchmarks/self_improve.py --budget-minutes 30 --arms random --set train.eval_every=1000
+Each phase (the base model's evaluation, one sweep run, one arm: train then evaluate) runs in its
+own process and commits its results to ``results.json`` when it ends, so a killed run loses at
+most the phase in flight; ``--resume`` reruns that phase (a loop arm continues from its last
+completed round).
 
-(the last two evaluate only at the start and at the budget, to fit the session: evals cost ~3 min
-each while the model still writes 50+ tokens per answer, and they pause the clock anyway).
-
-Limits: one seed per arm (wall-clock runs are noisy on a shared machine; compare the curves,
-not the third decimal); pass@1 is estimated from ``--eval-samples`` samples per problem.
+Limits: one training run per arm (the intervals cover problem sampling, not seed-to-seed
+variance of training); wall-clock budgets make results depend on the machine and its load (the
+record keeps the load average); rounds of the loop arms are indivisible, so a loop arm may use
+up to one round less than the budget (the record says how much each arm used).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import os
-import random
+import shutil
+import subprocess
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+SCRIPT = Path(__file__).resolve()
 CONFIG = REPO / "configs" / "benchmark_self_improve.yaml"
+ARMS = ("ours", "trl_grpo_tuned", "plain_rft", "ours_grpo", "random")
+
+#: The measured run (sizes per trained family). Planned time on 2 quiet cores: training 7 runs x 7 min
+#: (4 loop arms + 3 full-length sweep runs, the best of which is the TRL arm) = 49 min; cap
+#: calibration ~2 min; 6 scorings of 250 problems x (1 greedy + 4 sampled) at the calibrated cap,
+#: ~4-7 min each; 3 sweep validation evals ~1 min each; process start-up ~2 min: ~85-100 min.
+FULL = dict(budget_minutes=7.0, sweep_lrs=[3e-6, 1e-5, 3e-5], train=300, val=30, test=100, ood=50, eval_cap="auto",
+            cap_ladder=[64, 96, 128, 192, 256, 384, 512], eval_samples=4, val_eval=30,
+            trl=dict(prompts_per_step=4, num_generations=8), loop_overrides=[])
+#: --smoke: every code path, tiny sizes (numbers mean nothing).
+SMOKE = dict(budget_minutes=1.5, sweep_lrs=[1e-5, 3e-5], train=16, val=4, test=6, ood=4, eval_cap="auto",
+             cap_ladder=[24, 32, 48], eval_samples=2, val_eval=4, trl=dict(prompts_per_step=2, num_generations=4),
+             loop_overrides=["sampling.max_new_tokens=24", "train.prompts_per_round=4", "train.rft.samples_per_prompt=4",
+                             "train.rft.rationalize.max_prompts=2", "train.rft.batch_size=8",
+                             "train.grpo.num_generations=4", "train.grpo.prompts_per_step=2",
+                             "train.grpo.steps_per_round=1"])
 
 
-def write_problems(data_dir: Path, seed: int = 7) -> dict[str, int]:
-    """train.jsonl / test.jsonl: 200 held-out problems in three families, the rest for training."""
-    from selfimprove.tasks.arithmetic import generate
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=None, help="output directory (default runs/bench-self-improve[-smoke])")
+    p.add_argument("--smoke", action="store_true", help="tiny budgets and sizes: checks every path, measures nothing")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--report", type=Path, default=None, metavar="RESULTS_JSON", help="only re-render table and PNG")
+    p.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
+    p.add_argument("--budget-minutes", type=float, help="training wall-clock per arm")
+    p.add_argument("--sweep-minutes", type=float, help="training per sweep run (default: the budget; then the best "
+                                                         "sweep run is the trl_grpo_tuned arm)")
+    p.add_argument("--sweep-lrs", type=float, nargs="+", help="learning rates of the TRL sweep")
+    p.add_argument("--eval-cap", type=int, help="max new tokens when scoring (default: the smallest of the ladder at "
+                                                "which the base model truncates < 10%% of its validation answers)")
+    p.add_argument("--eval-samples", type=int, help="samples per problem for sampled pass@1 (>= 4 for the record)")
+    p.add_argument("--test-per-family", type=int, dest="test")
+    p.add_argument("--ood", type=int, help="OOD probe problems")
+    p.add_argument("--model", default=None, help="model.name for every arm (default: the config's)")
+    p.add_argument("--strict-format", action="store_true", help="train every arm on the 'strict' verifier's reward")
+    p.add_argument("--seed", type=int, default=2026, help="seed of the problem splits")
+    p.add_argument("--threads", type=int, default=2, help="torch intra-op threads (1 on a busy machine: two threads "
+                                                          "on two oversubscribed cores stall each other)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config override for every loop arm (recorded with the settings)")
+    p.add_argument("--phase", help=argparse.SUPPRESS)  # internal: run one phase of the run in --out
+    args = p.parse_args(argv)
+    if args.out is None:
+        args.out = REPO / "runs" / ("bench-self-improve-smoke" if args.smoke else "bench-self-improve")
+    return args
 
-    families = [(["+"], 1, 67), (["*"], 1, 67), (["+"], 2, 66)]
-    train, test = [], []
-    for ops, digits, n_test in families:
-        n_train = 33 if digits == 1 else 240
-        split = generate(ops, digits, n_train, n_test, seed)
-        test += split["test"]
-        train += split["train"]
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for name, problems in (("train", train), ("test", test)):
-        rows = [{"question": p.prompt, "answer": p.reference} for p in problems]
-        (data_dir / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return {"train": len(train), "test": len(test)}
 
-
-def load_cfg(out: Path, arm: str, budget_min: float, eval_samples: int, extra: list[str]):
+def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
     from selfimprove.config import load_config
 
-    sets = [f"task.path={out / 'data'}", f"run.output_dir={out / 'runs'}", f"run.name={arm}", "run.overwrite=true",
-            f"sampling.num_samples={eval_samples}", f"train.time_budget_minutes={budget_min}", *extra]
-    if arm == "random":
-        sets.append("train.reward=random")
-    return load_config(CONFIG, sets)
+    base = dict(SMOKE if args.smoke else FULL)
+    for key in ("budget_minutes", "sweep_lrs", "eval_cap", "eval_samples", "test", "ood"):
+        if getattr(args, key) is not None:
+            base[key] = getattr(args, key)
+    cfg = load_config(CONFIG, [*base["loop_overrides"], *args.overrides])
+    return {
+        **base, "smoke": args.smoke, "arms": list(args.arms), "seed": args.seed,
+        "sweep_minutes": args.sweep_minutes if args.sweep_minutes is not None else base["budget_minutes"],
+        "model": args.model or cfg.model.name, "train_cap": cfg.sampling.max_new_tokens,
+        "sampled_temperature": 0.7, "strict_format": args.strict_format,
+        "loop_overrides": [*base["loop_overrides"], *args.overrides], "threads": args.threads,
+    }
 
 
-def run_ours(out: Path, arm: str, budget_min: float, eval_samples: int, extra: list[str]) -> list[dict]:
-    from selfimprove.train.loop import run_train
+# -- the parent: plan, provenance, one process per phase -----------------------------------------
 
-    cfg = load_cfg(out, arm, budget_min, eval_samples, extra)
-    history = run_train(cfg)
-    return [{"minutes": h["train_wall_s"] / 60, "pass@1": h["pass@1"], "round": h["round"]} for h in history]
-
-
-def run_trl_grpo(out: Path, budget_min: float, eval_samples: int, eval_every_min: float, extra: list[str]) -> list[dict]:
-    """Plain GRPOTrainer: TRL defaults except the token cap and CPU/fp32; evaluations pause the clock."""
-    import datasets
-    from transformers import TrainerCallback
-    from trl import GRPOConfig, GRPOTrainer
-
-    from selfimprove import rundir
-    from selfimprove.evaluate import evaluate as evaluate_policy
-    from selfimprove.models import load_model
-    from selfimprove.prompts import build_messages
-    from selfimprove.tasks import load_task
-    from selfimprove.tasks.base import cap_split
-    from selfimprove.sampling import make_runtime
-    from verifiers.trl_reward import reward_function
-
-    cfg = load_cfg(out, "trl_grpo", budget_min, eval_samples, extra)
-    run_dir = rundir.prepare(cfg)
-    splits = load_task(cfg.task)
-    test = cap_split(splits["test"], cfg.eval.max_problems)
-    loaded = load_model(cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
-    loaded.name = "trl-grpo"
-    rows = [{"prompt": build_messages(p, cfg.task), "reference": p.reference} for p in splits["train"]]
-    curve: list[dict] = []
-
-    with make_runtime(cfg) as runtime:
-        def evaluate(minutes: float) -> None:
-            loaded.tokenizer.padding_side = "left"
-            # the one evaluation (and seed) our loop uses, so every arm is scored on the same draws at step 0
-            metrics, _ = evaluate_policy(loaded, test, cfg, runtime)
-            curve.append({"minutes": minutes, "pass@1": metrics["pass@1"]})
-            print(f"trl_grpo: {minutes:.1f} min  pass@1={metrics['pass@1']:.3f}", flush=True)
-
-        class Clock(TrainerCallback):
-            """Stops at the budget; evaluates every ``eval_every_min`` of training time, off the clock."""
-
-            def __init__(self) -> None:
-                self.spent, self.since, self.next_eval = 0.0, time.perf_counter(), eval_every_min * 60
-
-            def on_step_end(self, args, state, control, **kw):
-                self.spent += time.perf_counter() - self.since
-                if self.spent >= self.next_eval or self.spent >= budget_min * 60:
-                    was = loaded.model.training
-                    evaluate(self.spent / 60)
-                    loaded.model.train(was)
-                    self.next_eval += eval_every_min * 60
-                if self.spent >= budget_min * 60:
-                    control.should_training_stop = True
-                self.since = time.perf_counter()
-                return control
-
-        evaluate(0.0)
-        args = GRPOConfig(output_dir=str(run_dir / "trainer"), max_completion_length=cfg.sampling.max_new_tokens,
-                          use_cpu=True, bf16=False, report_to=[], save_strategy="no", max_steps=10**6,
-                          seed=cfg.run.seed)
-        trainer = GRPOTrainer(model=loaded.model, reward_funcs=[reward_function(runtime)], args=args,
-                              train_dataset=datasets.Dataset.from_list(rows), processing_class=loaded.tokenizer,
-                              callbacks=[Clock()])
-        trainer.train()
-    return curve
+def plan(settings: dict[str, Any]) -> list[str]:
+    phases = (["calibrate"] if settings["eval_cap"] == "auto" else []) + ["eval/base"]
+    if "trl_grpo_tuned" in settings["arms"]:
+        phases += [f"sweep/lr={lr:g}" for lr in settings["sweep_lrs"]]
+    return phases + [f"arm/{arm}" for arm in settings["arms"]]
 
 
-def plot(results: dict[str, list[dict]], path: Path, budget_min: float, title: str) -> None:
-    import matplotlib
+def start(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.self_improve_bench import data, record
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for arm, curve in results.items():
-        ax.plot([p["minutes"] for p in curve], [p["pass@1"] for p in curve], marker="o", label=arm)
-    ax.set_xlabel("training wall-clock (min, evaluations excluded)")
-    ax.set_ylabel("held-out pass@1")
-    ax.set_xlim(0, budget_min * 1.05)
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-
-
-def within_budget(curve: list[dict], budget_min: float) -> list[dict]:
-    """The curve up to the budget. A round or step that started before the budget ends after it;
-    5% slack admits TRL's one step in flight, and a longer overrun does not count for any arm."""
-    return [p for p in curve if p["minutes"] <= budget_min * 1.05] or curve[:1]
-
-
-def table(results: dict[str, list[dict]], budget_min: float) -> str:
-    lines = [f"| arm | pass@1 start | pass@1 at budget | gain | at minute | evals | last eval (over budget) |",
-             "|---|---|---|---|---|---|---|"]
-    gains = {}
-    for arm, curve in results.items():
-        kept = within_budget(curve, budget_min)
-        start, end = kept[0]["pass@1"], kept[-1]["pass@1"]
-        gains[arm] = end - start
-        over = f"{curve[-1]['pass@1']:.3f} at {curve[-1]['minutes']:.1f} min" if len(kept) < len(curve) else "-"
-        lines.append(f"| {arm} | {start:.3f} | {end:.3f} | {end - start:+.3f} | {kept[-1]['minutes']:.1f} "
-                     f"| {len(curve)} | {over} |")
-    if "ours" in gains and "trl_grpo" in gains:
-        ratio = f"{gains['ours'] / gains['trl_grpo']:.2f}" if gains["trl_grpo"] > 0 else "n/a (TRL gained nothing)"
-        lines.append(f"\nours / trl_grpo gain ratio: {ratio}")
-    return "\n".join(lines)
+    path = args.out / "results.json"
+    settings = resolve_settings(args)
+    git = record.git_state()
+    if args.resume:
+        results = record.load(path)
+        if results["settings"] != settings:
+            changed = sorted(k for k in set(settings) | set(results["settings"])
+                             if settings.get(k) != results["settings"].get(k))
+            raise SystemExit(f"--resume: settings differ from {path} in {changed}; pass the same flags")
+        if results["environment"]["git_commit"] != git["git_commit"]:
+            raise SystemExit(f"--resume: {path} was started at commit {results['environment']['git_commit'][:12]}, "
+                             f"HEAD is {git['git_commit'][:12]}; check that commit out or start over")
+    else:
+        if args.out.exists() and any(args.out.iterdir()):
+            if not args.overwrite:
+                raise SystemExit(f"{args.out} exists; pass --resume to continue it or --overwrite to start over")
+            shutil.rmtree(args.out)
+        splits = data.build(train=settings["train"], val=settings["val"], test=settings["test"],
+                            ood=settings["ood"], seed=settings["seed"])
+        data.write_training_files(splits, args.out / "data")
+        results = {
+            "schema": 1, "settings": settings,
+            "environment": {**git, "pip_freeze": record.pip_freeze(), "machine": record.machine()},
+            "invocations": [], "phases": {}, "evals": {},
+            "data": {"sizes": splits.sizes(), "train_problems": len(splits.train),
+                     "leakage_check": "passed: no canonical key in two of train / val / test / ood",
+                     "problems": {s: data.as_records(getattr(splits, s), splits.family) for s in ("val", "test", "ood")}},
+        }
+    results["invocations"].append({"started": record.now(), "argv": sys.argv[1:], "git_status": git["git_status"],
+                                   "loadavg_before": record.loadavg()})
+    record.save(path, results)
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget-minutes", type=float, default=30.0, help="training wall-clock per arm")
-    parser.add_argument("--arms", nargs="+", default=["ours", "trl_grpo", "random"],
-                        choices=["ours", "trl_grpo", "random"])
-    parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench-self-improve")
-    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads (the task's 2 CPU cores)")
-    parser.add_argument("--eval-samples", type=int, default=2, help="held-out samples per problem for pass@1")
-    parser.add_argument("--trl-eval-every", type=float, default=5.0, help="trl_grpo: minutes of training between evals")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra config override for every arm (e.g. train.prompts_per_round=32)")
-    args = parser.parse_args(argv)
-
-    import torch
-
-    torch.set_num_threads(args.threads)
+    args = parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    random.seed(0)
-    counts = write_problems(args.out / "data")
-    print(f"problems: {counts}; budget {args.budget_minutes} min per arm; threads {args.threads}", flush=True)
-    # Arms run in separate invocations add up: earlier arms' results are kept unless re-run.
-    previous = json.loads((args.out / "results.json").read_text()) if (args.out / "results.json").exists() else {}
-    if previous and previous.get("budget_minutes") != args.budget_minutes:
-        previous = {}  # a different budget is a different experiment
-    results: dict[str, list[dict]] = {a: c for a, c in previous.get("curves", {}).items() if a not in args.arms}
-    walls: dict[str, float] = {a: w for a, w in previous.get("total_wall_s", {}).items() if a not in args.arms}
-    if results:
-        print(f"kept earlier results of {sorted(results)} from {args.out / 'results.json'}", flush=True)
-    for arm in args.arms:
-        t0 = time.perf_counter()
-        if arm == "trl_grpo":
-            results[arm] = run_trl_grpo(args.out, args.budget_minutes, args.eval_samples, args.trl_eval_every,
-                                        args.overrides)
-        else:
-            results[arm] = run_ours(args.out, arm, args.budget_minutes, args.eval_samples, args.overrides)
-        walls[arm] = time.perf_counter() - t0
-        (args.out / "results.json").write_text(json.dumps({"curves": results, "total_wall_s": walls,
-                                                           "budget_minutes": args.budget_minutes}, indent=2))
-    model = next((o.split("=", 1)[1] for o in args.overrides if o.startswith("model.name=")), "SmolLM2-135M")
-    plot(results, args.out / "curves.png", args.budget_minutes,
-         f"{model}, {counts['test']} held-out problems, {args.threads} CPU threads")
-    text = table(results, args.budget_minutes)
-    (args.out / "table.md").write_text(text + "\n")
-    print("\n" + text)
-    print(f"\nwrote {args.out}/curves.png, table.md, results.json")
+    if args.report is not None:
+        return render(args.report)
+    if args.phase is not None:
+        from benchmarks.self_improve_bench.phases import run_phase
+
+        return run_phase(args.out, args.phase)
+    from benchmarks.self_improve_bench import record, summary
+
+    results = start(args)
+    settings = results["settings"]
+    print(f"self-improvement benchmark -> {args.out}; arms {settings['arms']}; budget {settings['budget_minutes']:g} "
+          f"min per arm; load average {results['invocations'][-1]['loadavg_before']}", flush=True)
+    for phase in plan(settings):
+        if results["phases"].get(phase, {}).get("done"):
+            continue
+        print(f"== {phase}", flush=True)
+        cmd = [sys.executable, str(SCRIPT), "--out", str(args.out), "--phase", phase, "--threads", str(args.threads)]
+        subprocess.run(cmd, check=True)
+        results = record.load(args.out / "results.json")
+    results["summary"] = summary.summarize(results)
+    results["invocations"][-1].update(finished=record.now(), loadavg_after=record.loadavg())
+    record.save(args.out / "results.json", results)
+    return render(args.out / "results.json")
+
+
+def render(path: Path) -> int:
+    from benchmarks.self_improve_bench import record, report, summary
+
+    results = record.load(path)
+    if "summary" not in results:  # a partial record: summarise what there is
+        results["summary"] = summary.summarize(results)
+    text = report.markdown(results)
+    (path.parent / "table.md").write_text(text)
+    report.plot(results, path.parent / "gains.png")
+    print("\n" + text + f"\nwrote {path.parent / 'table.md'} and {path.parent / 'gains.png'} from {path}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
+    # Run as a script, benchmarks/ would come first on sys.path, and its scripts (rollouts.py, ...)
+    # would shadow our packages of the same names: the repository root goes there instead.
+    sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
     sys.exit(main())

@@ -1,0 +1,193 @@
+"""Training one arm for a wall-clock budget: our loop (four arms) or TRL's GRPOTrainer.
+
+Equal training wall-clock, evaluations off the clock, and no arm counted past its budget:
+
+- loop arms (``ours``, ``plain_rft``, ``ours_grpo``, ``random``) run ``selfimprove train`` one
+  round at a time (``--resume`` semantics: each call adds a round to the same run directory). A
+  round starts only when the previous round of the same strategy, plus 10%, still fits in the
+  budget; the arm is scored at the last round that *ended* within it. The loop's clock
+  (``train_wall_s``) counts sampling, verifying and updating, not its evaluations.
+- the TRL arm stops before a step that, at the last step's duration, would end past the budget.
+
+So every arm trains for at most the budget; the record says how much of it each used, with its
+optimizer steps and samples generated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from selfimprove import configio
+from selfimprove.config import Config
+
+#: A round starts only if the last round of its strategy, times this, still fits.
+ROUND_MARGIN = 1.1
+
+#: How each loop arm differs from ``ours`` (configs/benchmark_self_improve.yaml as it is).
+LOOP_ARMS: dict[str, list[str]] = {
+    "ours": [],
+    "plain_rft": ["train.schedule=[rft]", "train.curriculum.enabled=false", "train.rft.rationalize.enabled=false",
+                  "train.rft.accumulate=false", "train.rft.refine.enabled=false", "train.rft.prefer=random"],
+    "ours_grpo": ["train.schedule=[grpo]"],
+    "random": ["train.reward=random"],
+}
+
+
+def _state(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "state.json"  # read as data: TrainState.load would also reset the process's RNGs
+    return json.loads(path.read_text()) if path.exists() else {"history": [], "rounds_done": 0}
+
+
+def next_round_fits(history: list[dict[str, Any]], next_strategy: str, budget_s: float) -> bool:
+    """Whether the next round is expected to end within the budget (see the module docstring)."""
+    if not history:
+        return True
+    spent = history[-1]["train_wall_s"]
+    durations = [(h["strategy"], h["train_wall_s"] - (history[i - 1]["train_wall_s"] if i else 0.0))
+                 for i, h in enumerate(history)]
+    same = [d for s, d in durations if s == next_strategy]
+    expected = (same or [durations[-1][1]])[-1] * ROUND_MARGIN
+    return spent + expected <= budget_s
+
+
+def run_loop_arm(cfg: Config, budget_s: float) -> dict[str, Any]:
+    """Train ``cfg`` round by round within ``budget_s``; continue its run directory if it exists."""
+    from selfimprove.train.loop import run_train
+
+    run_dir = cfg.run_dir
+    while True:
+        state = _state(run_dir)
+        history, done = state["history"], state["rounds_done"]
+        if done >= cfg.train.rounds or not next_round_fits(history, cfg.train.strategy_for(done + 1), budget_s):
+            break
+        round_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, rounds=done + 1))
+        run_train(round_cfg, resume=(run_dir / "config.yaml").exists(), quiet=True)
+        print(f"  {cfg.run.name}: round {done + 1} done at {_state(run_dir)['train_wall_s'] / 60:.2f} min of training",
+              flush=True)
+    return loop_arm_result(cfg, budget_s)
+
+
+def loop_arm_result(cfg: Config, budget_s: float) -> dict[str, Any]:
+    """The record of a finished loop arm: which round counts, and what it took to get there."""
+    run_dir = cfg.run_dir
+    history = _state(run_dir)["history"]
+    scored = [h for h in history if h["train_wall_s"] <= budget_s]
+    last = scored[-1] if scored else None
+    manifest = run_dir / "traces" / "manifest.json"
+    entries = json.loads(manifest.read_text())["files"] if manifest.exists() else []
+    counted = last["round"] if last else 0
+    samples = sum(e["rows"] for e in entries if e["phase"] != "eval" and e["round"] <= counted)
+    rounds = [{"round": h["round"], "strategy": h["strategy"], "train_min": h["train_wall_s"] / 60,
+               "global_step": h["global_step"], "val_pass@1": h.get("pass@1"), "counted": h["round"] <= counted}
+              for h in history]
+    return {
+        "checkpoint": str(run_dir / "checkpoints" / f"round-{counted:03d}") if last else None,
+        "train_min": last["train_wall_s"] / 60 if last else 0.0,
+        "steps": last["global_step"] if last else 0,
+        "samples": samples,
+        "rounds": rounds,
+        "config": configio.to_dict(cfg),
+    }
+
+
+# -- TRL GRPOTrainer ----------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class TRLSettings:
+    """The TRL arm as a competent user would set it (issue #12); the learning rate is swept."""
+
+    temperature: float = 0.7
+    prompts_per_step: int = 4
+    num_generations: int = 8
+    loss_type: str = "dapo"
+    beta: float = 0.0
+    epsilon: float = 0.2
+    epsilon_high: float = 0.28  # clip-higher (DAPO)
+    scale_rewards: str = "group"
+    lr_scheduler_type: str = "constant"
+
+
+def run_trl_arm(cfg: Config, train: list, lr: float, budget_s: float, out_dir: Path, settings: TRLSettings,
+                reward_name: str) -> tuple[dict[str, Any], Any]:
+    """GRPOTrainer from the base model for ``budget_s`` of training; saves the model to ``out_dir/model``.
+
+    Returns (the arm's record, the trained :class:`~selfimprove.models.LoadedModel`)."""
+    import datasets
+    from transformers import TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from selfimprove.models import load_model
+    from selfimprove.prompts import build_messages
+    from selfimprove.train.trainers import collect_garbage, release, train_quietly
+    from verifiers.runtime import VerifierRuntime
+    from verifiers.trl_reward import reward_function
+
+    loaded = load_model(cfg.model.name, device=cfg.run.device, dtype=cfg.model.dtype, cache_dir=cfg.model.cache_dir,
+                        seed=cfg.run.seed)
+    rows = [{"prompt": build_messages(p, cfg.task), "reference": p.reference} for p in train]
+    counts = {"samples": 0}
+
+    class Clock(TrainerCallback):
+        """Training time only; stops before a step that would end past the budget."""
+
+        def __init__(self) -> None:
+            self.spent, self.last, self.since = 0.0, 0.0, time.perf_counter()
+
+        def on_step_begin(self, args, state, control, **kw):
+            self.since = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):
+            self.last = time.perf_counter() - self.since
+            self.spent += self.last
+            control.should_training_stop = self.spent + self.last > budget_s
+            return control
+
+    v = cfg.verifier
+    with VerifierRuntime(reward_name, dict(v.options), workers=v.workers, deadline_s=v.deadline_s) as runtime:
+        score = reward_function(runtime)
+
+        def reward(prompts, completions, **kwargs):
+            counts["samples"] += len(completions)
+            return score(prompts, completions, **kwargs)
+
+        reward.__name__ = score.__name__
+        s = settings
+        args = GRPOConfig(
+            output_dir=str(out_dir / "trainer"), report_to=[], save_strategy="no", logging_steps=1, disable_tqdm=True,
+            use_cpu=cfg.run.device == "cpu", bf16=False, seed=cfg.run.seed, max_steps=10**6, learning_rate=lr,
+            lr_scheduler_type=s.lr_scheduler_type, warmup_steps=0, temperature=s.temperature, top_p=1.0,
+            num_generations=s.num_generations, per_device_train_batch_size=s.prompts_per_step * s.num_generations,
+            loss_type=s.loss_type, beta=s.beta, epsilon=s.epsilon, epsilon_high=s.epsilon_high,
+            scale_rewards=s.scale_rewards, max_completion_length=cfg.sampling.max_new_tokens,
+        )
+        clock = Clock()
+        trainer = GRPOTrainer(model=loaded.model, reward_funcs=[reward], args=args,
+                              train_dataset=datasets.Dataset.from_list(rows), processing_class=loaded.tokenizer,
+                              callbacks=[clock])
+        train_quietly(trainer, "trl-grpo")
+        history = trainer.state.log_history
+        steps = trainer.state.global_step
+        release(trainer, keep=loaded.model)
+        del trainer
+        collect_garbage()
+    loaded.model.eval()
+    loaded.tokenizer.padding_side = "left"  # for our engine; TRL's generation may have changed it
+    model_dir = out_dir / "model"
+    loaded.model.save_pretrained(model_dir, safe_serialization=True)
+    loaded.tokenizer.save_pretrained(model_dir)
+    rewards = [e["reward"] for e in history if "reward" in e]
+    return {
+        "checkpoint": str(model_dir), "learning_rate": lr, "train_min": clock.spent / 60, "steps": steps,
+        "over_budget": clock.spent > budget_s,  # only when a step ran longer than the one before it
+        "samples": counts["samples"], "reward_first_last": [rewards[:5], rewards[-5:]],
+        "config": {"trl": _jsonable(args.to_dict()), "settings": dataclasses.asdict(s), "reward": reward_name,
+                   "model": cfg.model.name, "task_prompt_template": cfg.task.prompt_template},
+    }, loaded
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if isinstance(v, (str, int, float, bool, type(None), list, dict))}

@@ -1,0 +1,201 @@
+"""One phase of a benchmark run, in its own process: ``eval/base``, ``sweep/lr=<lr>``, ``arm/<name>``.
+
+A phase reads the run's settings from ``results.json`` (never from its own command line, so every
+phase of a run uses the same ones), rebuilds the splits and checks they are the recorded ones,
+does its work and commits its part of ``results.json`` (an arm commits its training record before
+it is evaluated, so a crash during evaluation does not retrain it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+from . import arms, data, record, scoring
+from .summary import eval_cap
+
+BENCH = Path(__file__).resolve().parents[1]
+CONFIG = BENCH.parent / "configs" / "benchmark_self_improve.yaml"
+
+
+def loop_config(settings: dict[str, Any], out: Path, arm: str):
+    """The resolved config of a loop arm (``ours`` is the config file itself, plus paths)."""
+    from selfimprove.config import load_config
+
+    sets = [f"task.path={out / 'data'}", f"run.output_dir={out / 'runs'}", f"run.name={arm}", "run.overwrite=true",
+            f"train.time_budget_minutes={settings['budget_minutes']}", f"model.name={settings['model']}",
+            f"eval.max_problems={settings['val_eval']}"]
+    if settings["strict_format"]:
+        sets.append("verifier.name=strict")
+    return load_config(CONFIG, [*sets, *arms.LOOP_ARMS.get(arm, []), *settings["loop_overrides"]])
+
+
+def _splits(results: dict[str, Any]) -> data.Splits:
+    s = results["settings"]
+    splits = data.build(train=s["train"], val=s["val"], test=s["test"], ood=s["ood"], seed=s["seed"])
+    for name in ("val", "test", "ood"):
+        if [p.id for p in getattr(splits, name)] != [r["id"] for r in results["data"]["problems"][name]]:
+            raise RuntimeError(f"the {name} split differs from the recorded one: the task generator changed "
+                               "since this run started; start over")
+    return splits
+
+
+def _eval_runtime(cfg):
+    from verifiers.runtime import VerifierRuntime
+
+    v = cfg.verifier  # scoring is always lenient math; strict pass@1 is read from the same completions
+    return VerifierRuntime("math", {}, workers=v.workers, deadline_s=v.deadline_s)
+
+
+def _score(label: str, policy, results: dict[str, Any], out: Path) -> None:
+    """Score ``policy`` on test + OOD and commit it as ``evals[label]``."""
+    s = results["settings"]
+    splits = _splits(results)
+    cfg = loop_config(s, out, "ours")
+    policy.name = label
+    t0, load0 = time.perf_counter(), record.loadavg()
+    with _eval_runtime(cfg) as runtime:
+        scored = scoring.score(policy, splits.test + splits.ood, cfg, runtime, eval_cap=eval_cap(results),
+                               train_cap=s["train_cap"], samples=s["eval_samples"], sampled_t=s["sampled_temperature"],
+                               traces_dir=out / "evals", label=label)
+    fresh = record.load(out / "results.json")
+    fresh["evals"][label] = scored
+    fresh["phases"].setdefault(f"eval/{label}", {}).update(
+        done=True, seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
+    record.save(out / "results.json", fresh)
+    g = scored["greedy"]["metrics"]
+    print(f"  {label}: greedy pass@1 {g['pass@1']:.3f} (truncated {g['truncated_fraction']:.2f}) on "
+          f"{len(splits.test) + len(splits.ood)} problems, {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def _base_model(results: dict[str, Any], out: Path):
+    from selfimprove.models import load_model
+
+    cfg = loop_config(results["settings"], out, "ours")
+    return load_model(cfg.model.name, device=cfg.run.device, dtype=cfg.model.dtype, cache_dir=cfg.model.cache_dir,
+                      seed=cfg.run.seed)
+
+
+def calibrate(results: dict[str, Any], out: Path) -> None:
+    """Choose the scoring cap on the validation split (see :func:`scoring.calibrate_cap`)."""
+    s = results["settings"]
+    cfg = loop_config(s, out, "ours")
+    t0, load0 = time.perf_counter(), record.loadavg()
+    with _eval_runtime(cfg) as runtime:
+        entry = scoring.calibrate_cap(_base_model(results, out), _splits(results).val, cfg, runtime,
+                                      ladder=s["cap_ladder"], sampled_t=s["sampled_temperature"])
+    entry.update(seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
+    _commit_phase(out, "calibrate", entry)
+    print(f"  eval cap {entry['eval_cap']} (truncation by cap, greedy: {entry['truncation']['greedy']})", flush=True)
+
+
+def _commit_phase(out: Path, name: str, entry: dict[str, Any]) -> None:
+    fresh = record.load(out / "results.json")
+    fresh["phases"][name] = entry
+    record.save(out / "results.json", fresh)
+
+
+def _trl(results: dict[str, Any], out: Path, lr: float, minutes: float, run_name: str):
+    s = results["settings"]
+    cfg = loop_config(s, out, "ours")
+    settings = dataclasses.replace(arms.TRLSettings(), temperature=s["sampled_temperature"], **s["trl"])
+    reward = "strict" if s["strict_format"] else cfg.verifier.name
+    return arms.run_trl_arm(cfg, _splits(results).train, lr, minutes * 60, out / "runs" / run_name, settings, reward)
+
+
+def _val_pass1(policy, results: dict[str, Any], out: Path) -> float:
+    """Greedy pass@1 on the validation split at the eval cap: what the sweep selects by."""
+    from selfimprove.evaluate import evaluate
+
+    s = results["settings"]
+    cfg = loop_config(s, out, "ours")
+    mcfg = scoring.mode_config(cfg, "greedy", eval_cap=eval_cap(results), samples=1, sampled_t=0.0)
+    with _eval_runtime(cfg) as runtime:
+        metrics, _ = evaluate(policy, _splits(results).val, mcfg, runtime)
+    return metrics["pass@1"]
+
+
+def sweep_run(results: dict[str, Any], out: Path, lr: float) -> None:
+    t0, load0 = time.perf_counter(), record.loadavg()
+    s = results["settings"]
+    entry, policy = _trl(results, out, lr, s["sweep_minutes"], f"trl-lr{lr:g}")
+    entry["val_pass@1"] = _val_pass1(policy, results, out)
+    entry.update(done=True, seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
+    _commit_phase(out, f"sweep/lr={lr:g}", entry)
+    print(f"  lr {lr:g}: {entry['steps']} steps in {entry['train_min']:.1f} min, val greedy pass@1 "
+          f"{entry['val_pass@1']:.3f}", flush=True)
+
+
+def best_learning_rate(results: dict[str, Any]) -> float:
+    """The swept learning rate with the best validation score (ties: the smallest)."""
+    runs = [v for k, v in results["phases"].items() if k.startswith("sweep/lr=")]
+    if len(runs) != len(results["settings"]["sweep_lrs"]):
+        raise RuntimeError("the TRL sweep is incomplete")
+    return max(sorted(runs, key=lambda v: v["learning_rate"]), key=lambda v: v["val_pass@1"])["learning_rate"]
+
+
+def train_arm(results: dict[str, Any], out: Path, arm: str):
+    """Train ``arm`` (or adopt its committed training) and return its trained policy."""
+    from selfimprove.models import load_model
+    from selfimprove.train.policy import load_policy
+
+    s = results["settings"]
+    name = f"train/{arm}"
+    if not results["phases"].get(name, {}).get("done"):
+        t0, load0 = time.perf_counter(), record.loadavg()
+        if arm == "trl_grpo_tuned" and s["sweep_minutes"] == s["budget_minutes"]:
+            # the best full-length sweep run is the arm (its own seconds and load average stay)
+            entry = {**results["phases"][f"sweep/lr={best_learning_rate(results):g}"], "reused_sweep_run": True}
+        else:
+            if arm == "trl_grpo_tuned":
+                entry, _ = _trl(results, out, best_learning_rate(results), s["budget_minutes"], "trl_grpo_tuned")
+            else:
+                entry = arms.run_loop_arm(loop_config(s, out, arm), s["budget_minutes"] * 60)
+            entry.update(seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
+        if arm == "trl_grpo_tuned":
+            entry["sweep"] = {k: v["val_pass@1"] for k, v in results["phases"].items() if k.startswith("sweep/lr=")}
+        entry.update(done=True, reward="strict" if s["strict_format"] else "math")
+        _commit_phase(out, name, entry)
+        results = record.load(out / "results.json")
+    entry = results["phases"][name]
+    cfg = loop_config(s, out, "ours")
+    print(f"  {arm}: {entry['train_min']:.2f} min of training, {entry['steps']} optimizer steps, "
+          f"{entry['samples']} samples", flush=True)
+    if arm == "trl_grpo_tuned":
+        policy = load_model(entry["checkpoint"], device=cfg.run.device, dtype=cfg.model.dtype, seed=cfg.run.seed)
+    else:
+        policy = load_policy(loop_config(s, out, arm), entry["checkpoint"])
+    return policy
+
+
+def run_phase(out: Path, phase: str) -> int:
+    import warnings
+
+    import torch
+
+    # transformers' deprecation notices (gradient_checkpointing, ...) are not ours to act on here
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    results = record.load(out / "results.json")
+    torch.set_num_threads(results["settings"]["threads"])
+    kind, _, name = phase.partition("/")
+    if kind == "calibrate":
+        calibrate(results, out)
+    elif kind == "eval" and name == "base":
+        _score("base", _base_model(results, out), results, out)
+    elif kind == "sweep":
+        sweep_run(results, out, float(name.removeprefix("lr=")))
+    elif kind == "arm":
+        policy = train_arm(results, out, name)
+        _score(name, policy, record.load(out / "results.json"), out)
+        fresh = record.load(out / "results.json")
+        fresh["phases"][phase] = {"done": True}
+        record.save(out / "results.json", fresh)
+    else:
+        raise SystemExit(f"unknown phase {phase!r}")
+    if kind != "arm":
+        fresh = record.load(out / "results.json")
+        fresh["phases"].setdefault(phase, {})["done"] = True
+        record.save(out / "results.json", fresh)
+    return 0

@@ -1,0 +1,67 @@
+"""Provenance for the record (git commit, installed packages, machine, load) and the results file."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from selfimprove import atomic
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.rstrip("\n")
+
+
+def git_state() -> dict[str, Any]:
+    """HEAD and the tracked files that differ from it (a dirty tree is recorded, not hidden)."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": _git("rev-parse", "HEAD"), "git_dirty": bool(status), "git_status": status.splitlines()}
+
+
+def pip_freeze() -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-m", "pip", "freeze"], capture_output=True, text=True)
+    if done.returncode == 0:
+        return {"source": "pip freeze", "packages": done.stdout.splitlines()}
+    from importlib.metadata import distributions  # pip missing from the environment: list what is installed
+
+    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in distributions())
+    return {"source": f"importlib.metadata (pip freeze failed: {done.stderr.strip()[:200]})", "packages": packages}
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    mem = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")), None) if Path("/proc/meminfo").exists() else None
+    return {
+        "platform": platform.platform(), "python": sys.version.split()[0], "cpu": cpu,
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "mem_gib": round(int(mem) / 2**20, 1) if mem else None, "torch": torch.__version__,
+        "cuda": torch.cuda.is_available(),  # torch threads: settings.threads, set in every phase
+    }
+
+
+def now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def save(path: Path, results: dict[str, Any]) -> None:
+    atomic.write_json(path, results)

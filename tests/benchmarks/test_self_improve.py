@@ -1,0 +1,153 @@
+"""benchmarks/self_improve.py: splits, budget rule, scoring, summary and record (fast), and the
+whole run in --smoke mode on a tiny random model (slow)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.self_improve_bench import arms, data, report, scoring, summary
+from rollouts.trace import Trace
+from verifiers.base import Verification
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_splits_are_disjoint_and_the_probe_is_never_trained():
+    s = data.build(train=40, val=5, test=10, ood=6, seed=3)
+    assert s.sizes() == {"add2": {"train": 40, "val": 5, "test": 10}, "mul2x1": {"train": 40, "val": 5, "test": 10},
+                         "ood_add3": {"ood": 6}}
+    keys = {name: {p.split_key for p in getattr(s, name)} for name in ("train", "val", "test", "ood")}
+    names = list(keys)
+    assert all(not keys[a] & keys[b] for i, a in enumerate(names) for b in names[i + 1:])
+    assert all(len(a) == 3 and len(b) == 3 for p in s.ood for a, b in [p.prompt[8:-1].split(" + ")])
+    # the test split does not move with the train size
+    assert [p.id for p in data.build(train=80, val=5, test=10, ood=6, seed=3).test] == [p.id for p in s.test]
+
+
+@pytest.mark.parametrize("history, strategy, budget, fits", [
+    ([], "rft", 10.0, True),
+    ([{"strategy": "rft", "train_wall_s": 4.0}], "rft", 10.0, True),  # 4 + 4.4 <= 10
+    ([{"strategy": "rft", "train_wall_s": 4.0}, {"strategy": "rft", "train_wall_s": 9.0}], "rft", 10.0, False),
+    # a grpo round is judged by the last grpo round, not by the last round
+    ([{"strategy": "grpo", "train_wall_s": 1.0}, {"strategy": "rft", "train_wall_s": 7.0}], "grpo", 10.0, True),
+])
+def test_a_round_starts_only_if_it_is_expected_to_fit(history, strategy, budget, fits):
+    assert arms.next_round_fits(history, strategy, budget) is fits
+
+
+def _trace(pid, completion, ok, ids, finish="stop"):
+    return Trace(problem_id=pid, task="t", messages=[], completion=completion, completion_ids=ids, logprobs=None,
+                 finish_reason=finish, reference="13", verification=Verification.graded(ok, "13" if ok else None))
+
+
+class CharTokenizer:
+    def decode(self, ids, skip_special_tokens=True):
+        return "".join(chr(i) for i in ids)
+
+
+def test_scoring_reads_strict_format_and_the_short_cap_from_the_same_completions():
+    text = "so the sum is 13 and \\boxed{13}"
+    long = _trace("p", text, True, [ord(c) for c in text])
+    cut_text, truncated = scoring.cut(long, 16, CharTokenizer())
+    assert cut_text == text[:16] and truncated
+    assert scoring.cut(long, 100, CharTokenizer()) == (text, False)
+    traces = [long, _trace("p", "13", True, [1, 2]), _trace("q", "\\boxed{12}", False, [1], finish="length")]
+    texts = [scoring.cut(t, 16, CharTokenizer()) for t in traces]
+    rows = scoring.per_problem(traces, [False, True, False], texts, 16)
+    assert rows["p"]["correct"] == 1.0 and rows["p"]["strict"] == 0.5 and rows["p"]["boxed"] == 0.5
+    assert rows["p"]["correct@16"] == 0.5 and rows["p"]["strict@16"] == 0.0 and rows["p"]["truncated@16"] == 0.5
+    assert rows["q"] == {**rows["q"], "correct": 0.0, "truncated": 1.0, "answer": None}
+
+
+def arm_config(arm: str) -> dict:
+    from selfimprove import configio
+    from selfimprove.config import load_config
+
+    if arm == "trl_grpo_tuned":
+        return {"trl": {"learning_rate": 1e-5, "lr_scheduler_type": "constant", "temperature": 0.7, "num_generations": 8,
+                        "per_device_train_batch_size": 32, "loss_type": "dapo", "beta": 0.0, "epsilon": 0.2,
+                        "epsilon_high": 0.28, "max_completion_length": 64}}
+    return configio.to_dict(load_config(REPO / "configs" / "benchmark_self_improve.yaml", arms.LOOP_ARMS[arm]))
+
+
+def fake_results(gain_by_arm: dict[str, float], n: int = 60) -> dict:
+    """A results.json with per-problem rows: base solves the first 30% of each family; each arm
+    solves a further fraction ``gain`` of the problems."""
+    families = ["add2"] * n + ["mul2x1"] * n
+    test = [{"id": f"t{i}", "family": f} for i, f in enumerate(families)]
+    ood = [{"id": f"o{i}", "family": "ood_add3"} for i in range(20)]
+
+    def rows(extra: float) -> dict:
+        out = {}
+        for k, p in enumerate(test + ood):
+            j = k % n
+            ok = float(j < 0.3 * n or 0.3 * n <= j < (0.3 + extra) * n)
+            out[p["id"]] = {"correct": ok, "strict": ok, "correct@64": ok, "strict@64": ok, "boxed": 1.0,
+                            "truncated": 0.0, "truncated@64": 0.5, "tokens": 20.0}
+        return out
+
+    evals = {label: {mode: {"problems": rows(g), "metrics": {}} for mode in ("greedy", "sampled")}
+             for label, g in {"base": 0.0, **gain_by_arm}.items()}
+    return {
+        "settings": {"model": "m", "eval_cap": 192, "train_cap": 64, "sampled_temperature": 0.7, "eval_samples": 4,
+                     "budget_minutes": 8.0},
+        "environment": {"git_commit": "0123456789abcdef", "git_dirty": False, "machine": {"cpu": "cpu", "cpus": 2}},
+        "invocations": [{"loadavg_before": [0.1, 0.1, 0.1], "loadavg_after": [2.0, 2.0, 2.0]}],
+        "data": {"problems": {"test": test, "ood": ood}},
+        "phases": {f"train/{a}": {"train_min": 7.5, "steps": 10, "samples": 100, "config": arm_config(a)}
+                   for a in gain_by_arm}
+        | {"sweep/lr=1e-05": {"learning_rate": 1e-5, "train_min": 8.0, "steps": 40, "val_pass@1": 0.3},
+           "sweep/lr=3e-05": {"learning_rate": 3e-5, "train_min": 8.0, "steps": 41, "val_pass@1": 0.2}},
+        "evals": evals,
+    }
+
+
+def test_summary_pairs_by_problem_and_evaluates_the_bar(tmp_path):
+    results = fake_results({"ours": 0.4, "trl_grpo_tuned": 0.1, "plain_rft": 0.2, "ours_grpo": 0.1, "random": 0.0})
+    s = summary.summarize(results, resamples=500)
+    ours = s["gains"]["ours"]["greedy"]["overall"]["correct"]
+    assert ours["estimate"] == pytest.approx(0.4) and ours["excludes_zero"]
+    random_gain = s["gains"]["random"]["greedy"]["overall"]["correct"]
+    assert random_gain["low"] == random_gain["high"] == 0.0  # identical answers: no difference at all
+    diff = s["differences"]["ours - plain_rft"]["greedy"]["overall"]["correct"]
+    assert diff["estimate"] == pytest.approx(0.2) and diff["low"] > 0
+    assert s["bar"]["best_peer"] == "plain_rft" and s["bar"]["beats_best_peer_by_margin"]
+    assert s["bar"]["random_gain_contains_zero"]
+    assert set(s["scores"]["base"]["greedy"]) == {"overall", "add2", "mul2x1", "ood"}
+    results["summary"] = s
+    text = report.markdown(results)
+    assert "| ours | 7.5 | 10 | 100 |" in text and "ours - trl_grpo_tuned" in text and " ratio" not in text
+    assert "**plain_rft**: schedule ['rft']" in text and "curriculum False" in text and "STaR False" in text
+    assert "4 prompts x 8 generations per step, loss dapo, beta 0, epsilon 0.2 / 0.28" in text
+    assert "| 1e-05 (chosen) |" not in text  # the chosen rate comes from the sweep phase, absent here
+    report.plot(results, tmp_path / "gains.png")
+    assert (tmp_path / "gains.png").stat().st_size > 1000
+
+
+def test_summary_of_a_partial_record():
+    results = fake_results({"ours": 0.2})
+    s = summary.summarize(results, resamples=200)
+    assert s["bar"] is None and list(s["gains"]) == ["ours"]
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_the_whole_record_and_resumes(tmp_path):
+    out = tmp_path / "bench"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "self_improve.py"), "--smoke", "--model", "tiny-random",
+           "--out", str(out), "--budget-minutes", "1.5", "--sweep-lrs", "1e-5", "3e-5", "--threads", "1"]
+    subprocess.run(cmd, check=True, cwd=REPO, timeout=1800)
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["evals"]) == {"base", *summary.ARMS}
+    assert results["environment"]["git_commit"] and results["environment"]["pip_freeze"]["packages"]
+    assert results["invocations"][0]["loadavg_after"]
+    for arm in summary.ARMS:
+        entry = results["phases"][f"train/{arm}"]
+        assert entry["done"] and entry["config"] and entry["steps"] >= 0
+    assert results["phases"]["train/trl_grpo_tuned"]["reused_sweep_run"]
+    assert (out / "table.md").read_text().count("| ours") >= 2 and (out / "gains.png").exists()
+    subprocess.run([*cmd, "--resume"], check=True, cwd=REPO, timeout=600)  # nothing left to do: re-renders
+    again = json.loads((out / "results.json").read_text())
+    assert len(again["invocations"]) == 2 and again["evals"] == results["evals"]
