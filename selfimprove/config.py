@@ -63,6 +63,12 @@ class TaskConfig:
     path: str | None = field(None, help="Loaders: a .jsonl / .parquet file, a directory, or a hub dataset name.")
     train_split: str = field("train", help="Loaders: split or file stem used for training.")
     test_split: str = field("test", help="Loaders: split or file stem used for evaluation.")
+    held_out: Literal["parametric", "template", "humaneval", "mbpp"] = field(
+        "parametric",
+        help="code: the test set. 'parametric' (trained templates, unseen parameters), 'template' (templates never "
+        "trained on), 'humaneval' (HumanEval, test-only), 'mbpp' (the MBPP-style JSONL at task.path); the train "
+        "split is the same for all four.",
+    )
     question_column: str = field("question", help="Loaders: column holding the problem text.")
     answer_column: str = field("answer", help="Loaders: column holding the gold answer.")
     answer_format: Literal["auto", "plain", "gsm8k", "boxed"] = field(

@@ -29,7 +29,7 @@ def _code(cfg: TaskConfig) -> dict[str, list[Problem]]:
 
     return {
         "train": code.generate_code_tasks(cfg.num_train, cfg.seed, "train"),
-        "test": code.generate_code_tasks(cfg.num_test, cfg.seed, "test"),
+        "test": code.held_out(cfg.held_out, cfg.num_test, cfg.seed, cfg.path),
     }
 
 

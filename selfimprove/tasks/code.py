@@ -4,18 +4,33 @@
   problems). ``reference`` is the problem's ``check(candidate)`` test code; ``fields`` carry
   ``entry_point`` and, as ``prelude``, the original prompt (imports and helper functions such
   as ``poly``), which the sandbox runs before the solution and, trusted, in the harness.
+  Test-only: it is never a train split.
 - :func:`load_mbpp_jsonl`: MBPP-style JSONL (``text`` or ``prompt``, ``test_list``, optional
   ``test_setup_code``); the first test is shown in the prompt since it fixes the name and
   signature, as in the MBPP paper.
-- :func:`generate_code_tasks`: a small procedural family of one-function problems with
-  seeded assert tests, for CPU runs. Splits are disjoint by construction: a problem's split
-  is a hash of its identity, so the test split never depends on ``n`` or on the train split.
-  The family is small (about 200 distinct problems); asking for more returns all there are.
+- :func:`generate_code_tasks`: the procedural family, one-function problems made from the
+  templates in :mod:`selfimprove.tasks.code_templates` (about 700 problems), for CPU runs.
+  Three disjoint splits, fixed for every seed and ``n`` (the seed changes the tests and order):
+
+  - ``template``: every instance of the templates in ``HELD_OUT_TEMPLATES`` (never trained on);
+  - ``parametric``: about a fifth of the instances of the other templates, chosen by a hash of
+    the instance (trained templates, unseen parameters);
+  - ``train``: the rest.
+
+  Each problem has six assert tests: the template's edge cases (empty list or string, zero)
+  and random arguments, drawn again until the tests tell the solution apart from a constant,
+  from the identity, and from the same template's neighbouring parameters (``add_3`` must
+  fail the tests of ``add_4``). The prompt shows one of the tests as an example, as MBPP's do.
+  Orders are stratified (round-robin over templates), so the first ``n`` cover the templates.
+
+``task.held_out`` picks the test set of ``task.name: code``: ``parametric``, ``template``,
+``humaneval`` or ``mbpp`` (the JSONL at ``task.path``); see :func:`held_out`.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import copy
+import functools
 import gzip
 import hashlib
 import json
@@ -23,9 +38,10 @@ import logging
 import random
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from selfimprove.tasks.base import Problem, TaskError
+from selfimprove.tasks.code_templates import HELD_OUT_TEMPLATES, TEMPLATES, Template
 
 log = logging.getLogger(__name__)
 
@@ -88,100 +104,111 @@ def load_mbpp_jsonl(path: str) -> list[Problem]:
 
 
 # -- procedural family --------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class _Template:
-    name: str  # function name, with {p}
-    signature: str  # parameters and return annotation
-    statement: str  # what it must do, with {p}
-    solution: str  # reference body, with {p}
-    params: range | list
-    inputs: Callable[[random.Random], tuple]  # one argument tuple
-
-
-def _ints(rng: random.Random, lo: int = -20, hi: int = 50) -> list[int]:
-    return [rng.randint(lo, hi) for _ in range(rng.randint(0, 8))]
-
-
-def _word(rng: random.Random) -> str:
-    return "".join(rng.choice("abcdeabcdexyz ") for _ in range(rng.randint(0, 12)))
-
-
-TEMPLATES = (
-    _Template("sum_divisible_by_{p}", "(nums: list[int]) -> int",
-              "returns the sum of the numbers in `nums` that are divisible by {p}",
-              "return sum(x for x in nums if x % {p} == 0)", range(2, 16), lambda r: (_ints(r),)),
-    _Template("count_greater_than_{p}", "(nums: list[int]) -> int",
-              "returns how many numbers in `nums` are greater than {p}",
-              "return sum(1 for x in nums if x > {p})", range(0, 40), lambda r: (_ints(r),)),
-    _Template("times_{p}", "(nums: list[int]) -> list[int]",
-              "returns a new list with every number in `nums` multiplied by {p}",
-              "return [x * {p} for x in nums]", range(2, 21), lambda r: (_ints(r),)),
-    _Template("repeat_chars_{p}", "(s: str) -> str",
-              "returns `s` with every character repeated {p} times (\"ab\" -> \"a...ab...b\")",
-              "return ''.join(c * {p} for c in s)", range(2, 6), lambda r: (_word(r),)),
-    _Template("rotate_left_{p}", "(nums: list[int]) -> list[int]",
-              "returns `nums` rotated left by {p} positions (wrapping around; an empty list stays empty)",
-              "k = {p} % len(nums) if nums else 0\n    return nums[k:] + nums[:k]", range(1, 10),
-              lambda r: (_ints(r),)),
-    _Template("sum_first_multiples_of_{p}", "(n: int) -> int",
-              "returns the sum of the first `n` positive multiples of {p} (0 when n is 0)",
-              "return {p} * n * (n + 1) // 2", range(2, 31), lambda r: (r.randint(0, 60),)),
-    _Template("count_letter_{p}", "(s: str) -> int",
-              "returns how many times the letter '{p}' occurs in `s`",
-              "return s.count('{p}')", list("abcdexyz"), lambda r: (_word(r),)),
-    _Template("clamp_{p}", "(nums: list[int]) -> list[int]",
-              "returns `nums` with every value clamped to the range [-{p}, {p}]",
-              "return [max(-{p}, min({p}, x)) for x in nums]", range(1, 31), lambda r: (_ints(r, -60, 60),)),
-    _Template("sum_digits_above_{p}", "(n: int) -> int",
-              "returns the sum of the decimal digits of the non-negative integer `n` that are greater than {p}",
-              "return sum(int(d) for d in str(n) if int(d) > {p})", range(0, 9),
-              lambda r: (r.randint(0, 10**r.randint(1, 9)),)),
-    _Template("last_{p}_reversed", "(nums: list[int]) -> list[int]",
-              "returns the last {p} elements of `nums` in reverse order (all of them, reversed, if there are fewer)",
-              "return nums[::-1][:{p}]", range(1, 10), lambda r: (_ints(r),)),
-)
 TESTS_PER_PROBLEM = 6
+SPLITS = ("train", "parametric", "template")
+_DRAWS = 500  # attempts at a set of tests that pins the solution down (a template bug if it runs out)
 
 
-def _split_of(problem_id: str) -> str:
-    digest = hashlib.sha256(problem_id.encode()).digest()
-    return "test" if digest[0] % 4 == 0 else "train"
+def split_of(template: Template, p: Any) -> str:
+    """The split of one instance: fixed by the template and a hash of the instance's name."""
+    if template.name in HELD_OUT_TEMPLATES:
+        return "template"
+    digest = hashlib.sha256(f"code/{template.function(p)}".encode()).digest()
+    return "parametric" if digest[0] % 5 == 0 else "train"
 
 
-def _instances() -> list[tuple[_Template, Any]]:
-    return [(t, p) for t in TEMPLATES for p in t.params]
+@functools.lru_cache(maxsize=1)
+def _instances() -> dict[str, tuple[Template, Any]]:
+    return {f"code/{t.function(p)}": (t, p) for t in TEMPLATES for p in t.params}
+
+
+def _compiled(template: Template, p: Any):
+    namespace: dict[str, Any] = {}
+    exec(template.source(p), namespace)  # trusted: our own reference solutions
+    return namespace[template.function(p)]
+
+
+def _neighbours(params: tuple, p: Any) -> list[Any]:
+    i = params.index(p)
+    return [params[j] for j in (i - 1, i + 1) if 0 <= j < len(params)]
+
+
+def _pins_down(cases: list[tuple], expected: list[Any], rivals: list) -> bool:
+    """True when a constant, the identity and every rival solution fail at least one test."""
+    if len({repr(c) for c in cases}) < len(cases) or len({repr(e) for e in expected}) < 2:
+        return False
+    if all(repr(e) == repr(c[0]) for c, e in zip(cases, expected)):
+        return False
+    return all(any(repr(rival(*copy.deepcopy(c))) != repr(e) for c, e in zip(cases, expected)) for rival in rivals)
+
+
+def _cases(template: Template, p: Any, rng: random.Random) -> tuple[list[tuple], list[Any]]:
+    solve = _compiled(template, p)
+    rivals = [_compiled(template, q) for q in _neighbours(template.params, p)]
+    for _ in range(_DRAWS):
+        drawn = [template.draw(rng, p) for _ in range(TESTS_PER_PROBLEM - len(template.edges))]
+        cases = list(template.edges) + drawn
+        expected = [solve(*copy.deepcopy(c)) for c in cases]
+        if _pins_down(cases, expected, rivals):
+            return cases, expected
+    raise TaskError(f"code template {template.name!r}: no tests that pin down p={p!r} in {_DRAWS} draws")
 
 
 def canonical_solution(problem: Problem) -> str:
-    """A correct solution of a procedural problem (for tests, STaR hints, sanity checks)."""
-    for template, p in _instances():
-        if f"code/{template.name.format(p=p)}" == problem.id:
-            return f"def {template.name.format(p=p)}{template.signature}:\n    {template.solution.format(p=p)}\n"
-    raise TaskError(f"{problem.id!r} is not a procedural code problem")
+    """A correct solution of a procedural problem (for tests and sanity checks)."""
+    if problem.id not in _instances():
+        raise TaskError(f"{problem.id!r} is not a procedural code problem")
+    template, p = _instances()[problem.id]
+    return template.source(p)
 
 
-def _build(template: _Template, p: Any, seed: int) -> Problem:
-    name = template.name.format(p=p)
-    namespace: dict[str, Any] = {}
-    exec(f"def {name}{template.signature}:\n    {template.solution.format(p=p)}\n", namespace)  # trusted
-    reference_fn = namespace[name]
-    rng = random.Random(f"code/{seed}/{name}")
-    cases = [template.inputs(rng) for _ in range(TESTS_PER_PROBLEM)]
-    lines = [f"assert {name}({', '.join(map(repr, args))}) == {reference_fn(*args)!r}" for args in cases]
-    prompt = (f"Write a Python function `{name}{template.signature}` that "
-              f"{template.statement.format(p=p)}.\n\n{ANSWER_FORMAT}")
+def template_of(problem_id: str) -> str:
+    """The template name (e.g. ``add_{p}``) of a procedural problem id."""
+    return _instances()[problem_id][0].name
+
+
+def _build(template: Template, p: Any, seed: int) -> Problem:
+    name = template.function(p)
+    cases, expected = _cases(template, p, random.Random(f"code/{seed}/{name}"))
+    call = lambda args: f"{name}({', '.join(map(repr, args))})"  # noqa: E731
+    lines = [f"assert {call(c)} == {e!r}" for c, e in zip(cases, expected)]
+    example = len(template.edges)  # the first drawn case: edge cases stay unannounced
+    prompt = (f"Write a Python function `{name}{template.signature}` that {template.statement.format(p=p)}. "
+              f"For example, `{call(cases[example])}` returns `{expected[example]!r}`.\n\n{ANSWER_FORMAT}")
     return Problem(id=f"code/{name}", prompt=prompt, reference="\n".join(lines) + "\n", task="code",
                    fields={"entry_point": name})
 
 
 def generate_code_tasks(n: int, seed: int, split: str) -> list[Problem]:
-    """``n`` procedural problems of ``split`` (``train`` or ``test``), in a seeded order."""
-    if split not in ("train", "test"):
-        raise TaskError(f"code tasks: split must be 'train' or 'test', got {split!r}")
+    """``n`` procedural problems of ``split`` (``train``, ``parametric`` or ``template``), in a
+    seeded order that takes the templates in turn."""
+    if split not in SPLITS:
+        raise TaskError(f"code tasks: split must be one of {', '.join(SPLITS)}, got {split!r}")
     if n < 0:
         raise TaskError(f"code tasks: n must be >= 0, got {n}")
-    chosen = [(t, p) for t, p in _instances() if _split_of(f"code/{t.name.format(p=p)}") == split]
-    random.Random(f"code-order/{seed}/{split}").shuffle(chosen)
-    if n > len(chosen):
-        log.warning("code tasks: only %d distinct %s problems; asked for %d", len(chosen), split, n)
-    return [_build(t, p, seed) for t, p in chosen[:n]]
+    rng = random.Random(f"code-order/{seed}/{split}")
+    by_template: dict[str, list[tuple[Template, Any]]] = {}
+    for template, p in _instances().values():
+        if split_of(template, p) == split:
+            by_template.setdefault(template.name, []).append((template, p))
+    queues = list(by_template.values())
+    rng.shuffle(queues)
+    for queue in queues:
+        rng.shuffle(queue)
+    order = [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
+    if n > len(order):
+        log.warning("code tasks: only %d distinct %s problems; asked for %d", len(order), split, n)
+    return [_build(t, p, seed) for t, p in order[:n]]
+
+
+def held_out(which: str, n: int, seed: int, path: str | None = None) -> list[Problem]:
+    """The test set of ``task.name: code``: a procedural split, HumanEval, or MBPP-style JSONL."""
+    if which in ("parametric", "template"):
+        return generate_code_tasks(n, seed, which)
+    if which == "humaneval":
+        return load_humaneval(path)
+    if which == "mbpp":
+        if not path:
+            raise TaskError("task.held_out 'mbpp' needs task.path: an MBPP-style JSONL file")
+        return load_mbpp_jsonl(path)
+    raise TaskError(f"task.held_out must be parametric, template, humaneval or mbpp, got {which!r}")

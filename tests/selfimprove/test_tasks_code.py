@@ -1,4 +1,5 @@
-"""Code task loaders and the procedural family; solutions are checked in the real sandbox."""
+"""Code task loaders and the procedural family: its three splits, tests that pin solutions down,
+and solutions checked in the real sandbox."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import warnings
 
 import pytest
 
-from selfimprove.tasks import code
+from selfimprove.config import load_config
+from selfimprove.tasks import code, load_task
 from selfimprove.tasks.base import TaskError
+from selfimprove.tasks.code_templates import HELD_OUT_TEMPLATES, TEMPLATES
 from verifiers.code import CodeVerifier
 
 
@@ -21,17 +24,77 @@ def verifier():
     v.close()
 
 
-def test_procedural_splits_are_disjoint_deterministic_and_independent_of_n():
-    train = code.generate_code_tasks(1000, seed=0, split="train")
-    test = code.generate_code_tasks(1000, seed=0, split="test")
-    assert len(train) > 100 and len(test) > 20
-    assert not {p.id for p in train} & {p.id for p in test}
-    assert [p.id for p in code.generate_code_tasks(5, seed=0, split="test")] == [p.id for p in test[:5]]
-    again = code.generate_code_tasks(5, seed=0, split="test")
-    assert [p.reference for p in again] == [p.reference for p in test[:5]]
-    other_seed = code.generate_code_tasks(len(test), seed=1, split="test")
-    assert {p.id for p in other_seed} == {p.id for p in test}  # same problems, other order/tests
-    assert [p.reference for p in other_seed] != [p.reference for p in test]
+SEEDS = (0, 1, 1234)
+
+
+def _splits(seed: int) -> dict[str, list]:
+    return {split: code.generate_code_tasks(10_000, seed, split) for split in code.SPLITS}
+
+
+def _run_asserts(source: str, problem) -> bool:
+    """Our own trusted tests and candidate programs, checked in-process (the sandbox test is below)."""
+    namespace: dict = {}
+    exec(source, namespace)
+    try:
+        exec(problem.reference, namespace)
+    except AssertionError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_splits_share_no_instance_and_no_held_out_template(seed):
+    splits = _splits(seed)
+    ids = {split: {p.id for p in problems} for split, problems in splits.items()}
+    names = {split: {code.template_of(i) for i in split_ids} for split, split_ids in ids.items()}
+    for a, b in [("train", "parametric"), ("train", "template"), ("parametric", "template")]:
+        assert not ids[a] & ids[b], (a, b)
+    references = [p.reference for problems in splits.values() for p in problems]
+    assert len(references) == len(set(references))  # no two problems share their tests
+    # template split: whole templates, none trained on; parametric: trained templates only
+    assert names["template"] == set(HELD_OUT_TEMPLATES)
+    assert not names["template"] & (names["train"] | names["parametric"])
+    assert names["parametric"] <= names["train"]
+    assert len(splits["train"]) > 400 and len(splits["parametric"]) > 100 and len(splits["template"]) > 150
+    assert len(names["parametric"]) >= 20  # the parametric split covers most trained templates
+
+
+def test_splits_do_not_depend_on_n_or_seed_and_orders_are_stratified():
+    full = {split: [p.id for p in problems] for split, problems in _splits(0).items()}
+    for split in code.SPLITS:
+        assert [p.id for p in code.generate_code_tasks(7, 0, split)] == full[split][:7]
+        other = code.generate_code_tasks(10_000, 1, split)
+        assert {p.id for p in other} == set(full[split])
+        assert [p.reference for p in other] != [p.reference for p in code.generate_code_tasks(10_000, 0, split)]
+    # the first problems of a split come from as many templates as they can
+    first = [code.template_of(i) for i in full["parametric"][:20]]
+    assert len(set(first)) == 20
+    first = [code.template_of(i) for i in full["template"][:16]]
+    assert len(set(first)) == len(HELD_OUT_TEMPLATES)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_tests_pin_the_solution_down(seed):
+    """A wrong program cannot pass by accident: a constant, the identity, and the neighbouring
+    parameter's solution each fail at least one test of every problem; edge cases are tested."""
+    for problems in _splits(seed).values():
+        for problem in problems:
+            name = problem.fields["entry_point"]
+            template = next(t for t in TEMPLATES if t.name == code.template_of(problem.id))
+            p = next(q for q in template.params if template.function(q) == name)
+            assert problem.reference.count("assert ") == code.TESTS_PER_PROBLEM
+            assert _run_asserts(code.canonical_solution(problem), problem), problem.id
+            wrong = [f"def {name}(*args):\n    return args[0]\n", f"def {name}(*args):\n    return None\n"]
+            for line in problem.reference.splitlines():  # a constant: each expected output in turn
+                wrong.append(f"def {name}(*args):\n    return {line.rsplit(' == ', 1)[1]}\n")
+            i = template.params.index(p)
+            for q in template.params[max(0, i - 1):i + 2]:
+                if q != p:
+                    wrong.append(template.source(q).replace(template.function(q), name))
+            for program in wrong:
+                assert not _run_asserts(program, problem), (problem.id, program)
+            for edge in template.edges:  # the edge cases are among the tests
+                assert f"assert {name}({', '.join(map(repr, edge))}) == " in problem.reference
 
 
 def test_procedural_problem_shape():
@@ -39,11 +102,12 @@ def test_procedural_problem_shape():
     name = problem.fields["entry_point"]
     assert problem.task == "code" and problem.id == f"code/{name}"
     assert f"`{name}(" in problem.prompt and "```python" in problem.prompt
-    assert problem.reference.count("assert ") == code.TESTS_PER_PROBLEM
+    example = problem.prompt.split("For example, `", 1)[1].split("`", 1)[0]
+    assert f"assert {example} == " in problem.reference  # the example shown is one of the tests
 
 
-def test_procedural_canonical_solutions_pass_and_wrong_ones_fail(verifier):
-    problems = code.generate_code_tasks(1000, seed=0, split="test")
+def test_canonical_solutions_pass_and_wrong_ones_fail_in_the_sandbox(verifier):
+    problems = [p for split in ("parametric", "template") for p in code.generate_code_tasks(40, 0, split)]
     for problem in problems:
         good = verifier(f"```python\n{code.canonical_solution(problem)}```", problem.reference, **problem.fields)
         assert good.correct, (problem.id, good.feedback)
@@ -54,9 +118,30 @@ def test_procedural_canonical_solutions_pass_and_wrong_ones_fail(verifier):
 
 def test_bad_split_and_n():
     with pytest.raises(TaskError, match="split"):
-        code.generate_code_tasks(1, 0, "validation")
+        code.generate_code_tasks(1, 0, "test")
     with pytest.raises(TaskError, match="n must be"):
         code.generate_code_tasks(-1, 0, "train")
+
+
+@pytest.mark.parametrize("held_out", ["parametric", "template", "humaneval"])
+def test_task_held_out_picks_the_test_set(held_out):
+    cfg = load_config(None, ["task.name=code", f"task.held_out={held_out}", "task.num_train=30", "task.num_test=12"])
+    splits = load_task(cfg.task)
+    assert [p.id for p in splits["train"]] == [p.id for p in code.generate_code_tasks(30, cfg.task.seed, "train")]
+    if held_out == "humaneval":
+        assert len(splits["test"]) == 164 and splits["test"][0].id == "HumanEval/0"
+    else:
+        assert [p.id for p in splits["test"]] == [p.id for p in code.generate_code_tasks(12, cfg.task.seed, held_out)]
+
+
+def test_mbpp_as_the_held_out_set_needs_a_path(tmp_path):
+    with pytest.raises(TaskError, match="task.path"):
+        load_task(load_config(None, ["task.name=code", "task.held_out=mbpp"]).task)
+    row = {"task_id": 7, "text": "Write a function that doubles x.", "test_list": ["assert double(2) == 4"]}
+    (tmp_path / "mbpp.jsonl").write_text(json.dumps(row) + "\n")
+    splits = load_task(load_config(None, ["task.name=code", "task.held_out=mbpp", f"task.path={tmp_path / 'mbpp.jsonl'}",
+                                          "task.num_train=5"]).task)
+    assert [p.id for p in splits["test"]] == ["mbpp/7"] and len(splits["train"]) == 5
 
 
 def test_humaneval_loader(verifier):
