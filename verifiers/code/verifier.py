@@ -2,9 +2,17 @@
 
 ``reference`` is either test code (``assert`` statements, or a HumanEval-style
 ``check(candidate)`` with the ``entry_point`` field) or a list of stdin/stdout cases
-``[{"input": "...", "output": "..."}]``. The score is the fraction of tests (or cases) passed,
-the status ``correct`` only when all pass; ``feedback`` names the first failing test with a
-truncated error, for refinement turns.
+``[{"input": "...", "output": "..."}]``. The status is ``correct`` only when all tests (or
+cases) pass; ``feedback`` names the first failing test with a truncated error, for refinement
+turns. The score, which GRPO uses as the reward, is the option ``score``:
+
+- ``fraction`` (default): the fraction of tests passed, partial credit for a program that gets
+  some cases right (a denser signal for a weak policy, but it also pays for programs that
+  handle the common case and miss an edge case);
+- ``all_pass``: 1 when all pass, else 0 (the same verdict rft keeps; no credit for near misses).
+
+A run stopped for time or output scores its verdicts so far under ``fraction`` and 0 under
+``all_pass``.
 
 Statuses: ``invalid`` when the reference cannot be graded or the completion holds no code;
 ``error`` when the sandbox itself failed (the reason is in ``feedback``). A program that is
@@ -65,7 +73,8 @@ class CodeVerifier:
     """Factory and verifier in one: ``CodeVerifier(**options)(completion, reference, ...)``.
 
     Options are those of :class:`~verifiers.code.sandbox.Sandbox` (``timeout_s``,
-    ``memory_mb``, ``workers``, ``allow_weaker_isolation``, ``allow_processes``, ...). The
+    ``memory_mb``, ``workers``, ``allow_weaker_isolation``, ``allow_processes``, ...) and
+    ``score`` (``fraction`` or ``all_pass``, see the module docstring). The
     sandbox starts on the first call. Raises :class:`SandboxUnavailable` from that call when
     the required isolation level cannot be had (a configuration problem, not an item's).
     """
@@ -73,10 +82,16 @@ class CodeVerifier:
     name = "code"
     version = "1"
     isolated = True
+    SCORES = ("fraction", "all_pass")
 
     def __init__(self, *, workers: int = 2, timeout_s: float = 10.0, memory_mb: int = 512,
                  allow_weaker_isolation: bool | str = False, allow_processes: int = 0,
-                 max_output_kb: int = 1024, bwrap: str | None = None) -> None:
+                 max_output_kb: int = 1024, bwrap: str | None = None, score: str = "fraction") -> None:
+        if score not in self.SCORES:
+            raise ValueError(f"code verifier: option score must be one of {', '.join(self.SCORES)}, got {score!r}")
+        self.score_mode = score
+        if score != "fraction":  # the reward differs, so the provenance does (code@1-all_pass)
+            self.version = f"{type(self).version}-{score}"
         self.timeout_s = timeout_s
         self._options = dict(workers=workers, timeout_s=timeout_s, memory_mb=memory_mb,
                              allow_weaker_isolation=allow_weaker_isolation,
@@ -156,8 +171,8 @@ class CodeVerifier:
                    "stderr": report["solution"]["stderr"][-2000:]}
         # A run stopped for time or output is wrong however many verdicts came in before.
         stopped = report["timed_out"] or report["output_limit"]
-        return Verification(passed / total, Status.CORRECT if passed == total and not stopped else Status.WRONG,
-                            program, feedback, details)
+        status = Status.CORRECT if passed == total and not stopped else Status.WRONG
+        return Verification(self._score(passed, total, status), status, program, feedback, details)
 
     # -- stdin/stdout cases --------------------------------------------------------------------
     def _grade_stdio(self, program: str, cases: list[dict], prelude: str | None) -> Verification:
@@ -190,5 +205,10 @@ class CodeVerifier:
                         f"{first_failure['input']!r}:\n{first_failure['error']}")
         details = {"tests": results, "passed": passed, "total": total,
                    "isolation": self.sandbox.isolation}
-        return Verification(passed / total, Status.CORRECT if passed == total else Status.WRONG,
-                            program, feedback, details)
+        status = Status.CORRECT if passed == total else Status.WRONG
+        return Verification(self._score(passed, total, status), status, program, feedback, details)
+
+    def _score(self, passed: int, total: int, status: Status) -> float:
+        if self.score_mode == "all_pass":
+            return 1.0 if status is Status.CORRECT else 0.0
+        return passed / total
