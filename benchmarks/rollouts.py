@@ -1,0 +1,116 @@
+"""Rollout backends side by side: tokens/s of ``hf`` vs ``vllm`` on the same prompts and sampling,
+plus the time of an in-place weight sync. Needs vLLM (the CPU environment: bash launch/setup_vllm.sh).
+
+    .venv-vllm/bin/python benchmarks/rollouts.py [--rounds 3] [--lengths 64 512] [--json out.json]
+
+For each length, the two backends alternate round by round (hf, vllm, vllm, hf, ...) so load from
+other work on the machine falls on both alike; each round samples ``--samples`` completions of each
+prompt at T=0.7 (arithmetic word problems, the quickstart's prompt). Reported: median tokens/s per
+backend and the median of the per-round ratios vllm/hf, with the load average. Each backend is
+warmed up once first (vLLM's first batch compiles kernels; its engine start is reported separately).
+
+Weight sync: the policy's weights are perturbed (as an update would) and pushed into the running
+vLLM engine ``--syncs`` times; the median wall time is reported (streaming every tensor, the tied
+head's re-pack on CPU, and the prefix-cache reset).
+
+On a GPU the same script measures the CUDA build (``pip install 'selfimprove[vllm]'``); pass
+``--device cuda``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+# This script is named like the package it measures: run as a script, its own folder comes first
+# on sys.path and `import rollouts` would find this file.
+if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import torch  # noqa: E402
+
+from rollouts.backends import build_engine, shared_vllm_runtime  # noqa: E402
+from rollouts.config import RolloutsConfig  # noqa: E402
+from rollouts.engine import RolloutRequest, SamplingParams  # noqa: E402
+from selfimprove.models import load_model  # noqa: E402
+
+
+def prompts(n: int) -> list[RolloutRequest]:
+    text = "A shop sells {a} pencils in the morning and {b} in the afternoon. How many pencils does it sell?"
+    return [RolloutRequest(f"p{i}", [{"role": "user", "content": text.format(a=3 + i, b=7 + 2 * i)
+                                      + "\nThink step by step, then give the final answer in \\boxed{}."}])
+            for i in range(n)]
+
+
+def tokens_per_s(backend: str, loaded, reqs, params: SamplingParams, cfg: RolloutsConfig, seed: int) -> float:
+    engine = build_engine(loaded.model, loaded.tokenizer, params, dataclasses.replace(cfg, backend=backend),
+                          model_dir=loaded.path, seed=seed, policy="bench", progress=False)
+    engine.generate(reqs)
+    return engine.stats.tokens_per_s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="builtin:smollm2-135m-instruct")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--lengths", type=int, nargs="+", default=[64, 512])
+    ap.add_argument("--prompts", type=int, nargs="+", default=[16, 4], help="prompts per round, one per length")
+    ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds per backend and length")
+    ap.add_argument("--syncs", type=int, default=5)
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args()
+    loaded = load_model(args.model, device=args.device)
+    cfg = RolloutsConfig(backend="vllm")
+    print(f"{args.model} on {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    t0 = time.perf_counter()
+    runtime = shared_vllm_runtime(loaded.model, loaded.tokenizer, cfg, model_dir=loaded.path)
+    start_s = time.perf_counter() - t0
+    results: dict = {"model": args.model, "device": args.device, "engine_start_s": start_s, "lengths": {}}
+    for length, n in zip(args.lengths, args.prompts):
+        reqs = prompts(n)
+        params = SamplingParams(num_samples=args.samples, temperature=0.7, max_new_tokens=length,
+                                batch_size=n * args.samples)
+        for backend in ("hf", "vllm"):  # warm-up
+            tokens_per_s(backend, loaded, reqs[:2], dataclasses.replace(params, max_new_tokens=16), cfg, seed=0)
+        speeds: dict[str, list[float]] = {"hf": [], "vllm": []}
+        for r in range(args.rounds):
+            for backend in (("hf", "vllm") if r % 2 == 0 else ("vllm", "hf")):
+                speeds[backend].append(tokens_per_s(backend, loaded, reqs, params, cfg, seed=r))
+                print(f"  {length:4d} tokens  round {r + 1}  {backend:4s} {speeds[backend][-1]:7.1f} tok/s", flush=True)
+        ratios = [v / h for v, h in zip(speeds["vllm"], speeds["hf"])]
+        row = {"prompts": n, "samples": args.samples, "hf_tok_s": statistics.median(speeds["hf"]),
+               "vllm_tok_s": statistics.median(speeds["vllm"]), "ratio_median": statistics.median(ratios),
+               "ratios": ratios, "load_average": os.getloadavg()}
+        results["lengths"][length] = row
+        print(f"{length:4d} new tokens, {n} prompts x {args.samples}: hf {row['hf_tok_s']:.1f} tok/s, vllm "
+              f"{row['vllm_tok_s']:.1f} tok/s, vllm/hf median {row['ratio_median']:.2f}x "
+              f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)}); load {os.getloadavg()[0]:.1f}", flush=True)
+    sync_s = []
+    for k in range(args.syncs):
+        with torch.no_grad():
+            for p in loaded.model.parameters():
+                p.mul_(1 + 1e-4)
+        t0 = time.perf_counter()
+        runtime.sync(loaded.model, f"perturbed-{k}")
+        sync_s.append(time.perf_counter() - t0)
+    results["weight_sync_s"] = sync_s
+    results["load_average_end"] = os.getloadavg()
+    print(f"engine start {start_s:.1f} s; weight sync median {statistics.median(sync_s):.2f} s "
+          f"({', '.join(f'{x:.2f}' for x in sync_s)}); load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
