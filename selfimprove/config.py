@@ -14,7 +14,7 @@ from typing import Any, Literal
 from selfimprove import configio
 from selfimprove.configio import ConfigError, field
 from rollouts.config import RolloutsConfig
-from rollouts.engine import SamplingParams
+from rollouts.params import SamplingParams
 from selfimprove.train.config import MOVED_KEYS, TrainConfig
 
 DEFAULT_PROMPT = "{question}\nThink step by step, then give the final answer in \\boxed{{}}."
@@ -108,7 +108,7 @@ class Config:
     run: RunConfig = field(factory=RunConfig, help="Run identity and outputs.")
     model: ModelConfig = field(factory=ModelConfig, help="The policy model.")
     task: TaskConfig = field(factory=TaskConfig, help="Problems to train and evaluate on.")
-    sampling: SamplingParams = field(factory=SamplingParams, help="Rollout sampling (rollouts.engine.SamplingParams).")
+    sampling: SamplingParams = field(factory=SamplingParams, help="Rollout sampling (rollouts.params.SamplingParams).")
     rollouts: RolloutsConfig = field(factory=RolloutsConfig, help="Rollout engine: backend hf | vllm (rollouts.config).")
     verifier: VerifierConfig = field(factory=VerifierConfig, help="How completions are graded.")
     eval: EvalConfig = field(factory=EvalConfig, help="Held-out evaluation.")
