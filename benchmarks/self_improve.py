@@ -149,9 +149,12 @@ def start(args: argparse.Namespace) -> dict[str, Any]:
             changed = sorted(k for k in set(settings) | set(results["settings"])
                              if settings.get(k) != results["settings"].get(k))
             raise SystemExit(f"--resume: settings differ from {path} in {changed}; pass the same flags")
-        if results["environment"]["git_commit"] != git["git_commit"]:
-            raise SystemExit(f"--resume: {path} was started at commit {results['environment']['git_commit'][:12]}, "
-                             f"HEAD is {git['git_commit'][:12]}; check that commit out or start over")
+        started_at = results["environment"]["git_commit"]
+        changed = record.code_changes(started_at) if started_at != git["git_commit"] else []
+        if changed:
+            raise SystemExit(f"--resume: {path} was started at commit {started_at[:12]}; since then HEAD "
+                             f"({git['git_commit'][:12]}) changed {changed[:5]}{' ...' if len(changed) > 5 else ''}: "
+                             f"check {started_at[:12]} out or start over")
     else:
         if args.out.exists() and any(args.out.iterdir()):
             if not args.overwrite:
@@ -168,8 +171,8 @@ def start(args: argparse.Namespace) -> dict[str, Any]:
                      "leakage_check": "passed: no canonical key in two of train / val / test / ood",
                      "problems": {s: data.as_records(getattr(splits, s), splits.family) for s in ("val", "test", "ood")}},
         }
-    results["invocations"].append({"started": record.now(), "argv": sys.argv[1:], "git_status": git["git_status"],
-                                   "loadavg_before": record.loadavg()})
+    results["invocations"].append({"started": record.now(), "argv": sys.argv[1:], "git_commit": git["git_commit"],
+                                   "git_status": git["git_status"], "loadavg_before": record.loadavg()})
     record.save(path, results)
     return results
 

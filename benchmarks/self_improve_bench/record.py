@@ -26,6 +26,16 @@ def git_state() -> dict[str, Any]:
     return {"git_commit": _git("rev-parse", "HEAD"), "git_dirty": bool(status), "git_status": status.splitlines()}
 
 
+#: What a benchmark run's results depend on: a change here between invocations is a different experiment.
+CODE_PATHS = ("selfimprove", "verifiers", "rollouts", "benchmarks/self_improve.py", "benchmarks/self_improve_bench",
+              "configs/benchmark_self_improve.yaml", "pyproject.toml")
+
+
+def code_changes(since: str) -> list[str]:
+    """Files under :data:`CODE_PATHS` that differ between commit ``since`` and HEAD."""
+    return _git("diff", "--name-only", since, "HEAD", "--", *CODE_PATHS).splitlines()
+
+
 def pip_freeze() -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "pip", "freeze"], capture_output=True, text=True)
     if done.returncode == 0:

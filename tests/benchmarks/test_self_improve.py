@@ -151,3 +151,33 @@ def test_smoke_run_writes_the_whole_record_and_resumes(tmp_path):
     subprocess.run([*cmd, "--resume"], check=True, cwd=REPO, timeout=600)  # nothing left to do: re-renders
     again = json.loads((out / "results.json").read_text())
     assert len(again["invocations"]) == 2 and again["evals"] == results["evals"]
+
+
+def test_resume_continues_the_same_experiment_and_refuses_another(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("self_improve_script", REPO / "benchmarks" / "self_improve.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    from benchmarks.self_improve_bench import record
+
+    state = {"commit": "a" * 40, "changed": []}
+    monkeypatch.setattr(record, "git_state", lambda: {"git_commit": state["commit"], "git_dirty": False,
+                                                      "git_status": []})
+    monkeypatch.setattr(record, "code_changes", lambda since: state["changed"])
+    monkeypatch.setattr(record, "pip_freeze", lambda: {"source": "test", "packages": []})
+    argv = ["--smoke", "--out", str(tmp_path / "b"), "--budget-minutes", "0.5"]
+    first = script.start(script.parse_args(argv))
+    assert (tmp_path / "b" / "data" / "train.jsonl").exists() and len(first["invocations"]) == 1
+    with pytest.raises(SystemExit, match="exists"):
+        script.start(script.parse_args(argv))
+    state["commit"] = "b" * 40  # another commit that changed nothing the benchmark runs: fine
+    again = script.start(script.parse_args([*argv, "--resume"]))
+    assert [i["git_commit"][0] for i in again["invocations"]] == ["a", "b"]
+    assert again["data"] == first["data"]
+    state["changed"] = ["selfimprove/train/loop.py"]
+    with pytest.raises(SystemExit, match="loop.py"):
+        script.start(script.parse_args([*argv, "--resume"]))
+    with pytest.raises(SystemExit, match="budget_minutes"):
+        state["changed"] = []
+        script.start(script.parse_args(["--smoke", "--out", str(tmp_path / "b"), "--resume"]))
