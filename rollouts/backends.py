@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import tempfile
+from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 import torch
@@ -103,7 +104,9 @@ def shared_vllm_runtime(model, tokenizer, cfg: RolloutsConfig, *, model_dir: str
     if cfg.mode == "server":
         runtime = ServerRuntime(cfg, on_cpu=on_cpu)
     else:
-        if model_dir is None:
+        # A checkpoint directory can be pruned while its policy lives on (the loop keeps
+        # train.keep_checkpoints): start from a copy of the config and tokenizer then.
+        if model_dir is None or not (Path(model_dir) / "config.json").exists():
             model_dir = tempfile.mkdtemp(prefix="selfimprove-vllm-model-")
             base.save_pretrained(model_dir)
             tokenizer.save_pretrained(model_dir)
