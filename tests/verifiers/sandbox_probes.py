@@ -36,7 +36,9 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
-def wait_for(predicate, seconds: float = 3.0) -> bool:
+def wait_for(predicate, seconds: float = 30.0) -> bool:
+    """Poll ``predicate`` until it holds. The generous default is for loaded CI machines (a
+    jail's processes took over 3 s to be reaped at load 10); a passing check returns at once."""
     deadline = time.monotonic() + seconds
     while not predicate() and time.monotonic() < deadline:
         time.sleep(0.05)

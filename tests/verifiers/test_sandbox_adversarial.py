@@ -143,7 +143,8 @@ def test_environment_of_the_parent_does_not_leak(verifier):
 # -- processes -------------------------------------------------------------------------------
 def test_fork_bomb_is_refused(verifier):
     uids = solution_uids(verifier.sandbox)
-    assert wait_for(lambda: len(processes_of(uids)) == 1)  # the standby for the next execution
+    # the standby for the next execution
+    assert wait_for(lambda: len(processes_of(uids)) == 1), processes_of(uids)
     attack = """
         import os, subprocess
         def f():
@@ -166,7 +167,7 @@ def test_fork_bomb_is_refused(verifier):
         """
     result = run(verifier, attack)
     assert result.correct, result.feedback
-    assert wait_for(lambda: len(processes_of(uids)) == 1)
+    assert wait_for(lambda: len(processes_of(uids)) == 1), processes_of(uids)
 
 
 def test_thread_bomb_is_refused(verifier):
