@@ -62,7 +62,7 @@ class RoundContext:
                stats: RolloutStats) -> list[Trace]:
         """``k`` graded samples per request, sharded across ranks; ``stats`` accumulates timings."""
         return sample_and_grade(self.policy, requests, k, self.cfg.sampling, self.runtime, seed=seed, round=round,
-                                stats=stats)
+                                stats=stats, backend=self.cfg.rollouts)
 
     def generate(self, round: int, k: int,
                  keep: Callable[[list[Trace], list[Problem], RolloutStats], "tuple[list[Trace], list[bool]]"]

@@ -1,0 +1,412 @@
+"""Code self-improvement benchmark (issue #17): the sandbox as the reward of a training loop.
+
+The embedded SmolLM2-135M-Instruct on CPU, the procedural code family (selfimprove.tasks.code).
+Arms, in one invocation, each from the base model with the same training wall-clock budget:
+
+- ``ours``: ``selfimprove train`` with configs/code_rft.yaml as it is (the default code schedule:
+  rft, programs that pass all tests kept, AST dedupe, refinement from the sandbox's feedback);
+- ``random``: the same with ``train.reward: random`` (coin-flip verdicts while training);
+- ``trl_grpo``: TRL's GRPOTrainer on the same train problems with the same sandbox reward (the
+  code verifier with the config's options, ``entry_point`` passed as ours does), set as a
+  competent user would: T = 0.7, 4 prompts x 8 generations per step, DAPO loss with clip-higher,
+  the same token cap; its learning rate is the best of ``--trl-lrs``, each trained
+  ``--sweep-minutes`` and scored greedy on a validation set carved from the train split.
+  Differences that remain: TRL's transformers path passes no tokenizer to ``generate``, so it
+  has no stop strings and its completions run on past the code block (to EOS or the cap); the
+  sweep is tuning time the other arms do not get.
+
+Clock: training only (sampling, verifying, updating). A loop arm runs one round per
+``selfimprove train --resume`` call and starts a round only when the last round of the same
+strategy, plus 10%, still fits in the budget; it is scored at its last round that ended within
+the budget. The TRL arm stops before a step that would end past the budget. Evaluations are off
+the clock; the loop's own per-round evaluation is shrunk to ``--loop-eval-problems`` problems.
+
+Scoring (off the clock, same seed and problems for every policy): the base model and each arm,
+greedy (T = 0, 1 sample) and sampled (T = ``--temperature``, ``--samples`` per problem) pass@1 on
+the *parametric* split (trained templates, unseen parameters) and the *template* split (templates
+never trained on), and greedy on HumanEval with ``--humaneval``. 95% bootstrap intervals over
+problems, paired by problem for every gain (arm - base) and every difference between arms
+(selfimprove.stats). No ratios of gains. Problems are resampled freely, not within template: a
+split holds one to five problems per template, too few for a stratum each. The template split's
+intervals take its 8 templates as given (they say nothing of templates outside it).
+
+Writes ``<out>/results.json`` (git commit, pip freeze, machine, load average before and after,
+every arm's config and training record, per-problem results, the summary), ``<out>/pass_at_1.png``
+and ``<out>/table.md``.
+
+    python benchmarks/code_self_improve.py                         # the measured run, see --help
+    python benchmarks/code_self_improve.py --smoke                 # end to end in minutes; numbers mean nothing
+    python benchmarks/code_self_improve.py --arms                  # score the base model only
+
+Limits: one training run per arm (the intervals cover problems, not seeds); wall-clock budgets
+make results depend on the machine and its load (both recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = Path(__file__).resolve()
+CONFIG = REPO / "configs" / "code_rft.yaml"
+ARMS = ("ours", "random", "trl_grpo")
+SPLITS = ("parametric", "template")
+
+#: --smoke: every phase runs, on a few problems, for a minute or two each.
+SMOKE = dict(budget_minutes=1.5, eval_problems=6, samples=2, val_problems=4, trl_lrs=[1e-6], sweep_minutes=0.3,
+             loop_eval_problems=2, loop_sets=["train.prompts_per_round=6", "train.rft.samples_per_prompt=4",
+                                              "train.rft.refine.max_prompts=3", "train.rft.epochs=1"])
+
+
+# -- arms ---------------------------------------------------------------------------------------
+def arm_config(args: argparse.Namespace, arm: str):
+    from selfimprove.config import load_config
+
+    sets = [f"run.output_dir={args.out / 'runs'}", f"run.name={arm}", f"run.seed={args.seed}",
+            f"eval.max_problems={args.loop_eval_problems}", "train.eval_before=false", "train.rounds=1000",
+            "train.time_budget_minutes=null", "train.keep_checkpoints=1000", *args.loop_sets, *args.overrides]
+    if arm == "random":
+        sets.append("train.reward=random")
+    return load_config(CONFIG, sets)
+
+
+def run_trl_arm(cfg, train: list, lr: float, budget_s: float, out_dir: Path) -> tuple[dict[str, Any], Any]:
+    """GRPOTrainer from the base model for ``budget_s`` of training. Returns (record, trained policy).
+
+    As ``self_improve_bench.arms.run_trl_arm`` (the same settings and clock), but every dataset row
+    carries the problem's verifier fields: without ``entry_point`` the code verifier would grade the
+    last code block of a completion, and TRL's completions often end with an example-usage block."""
+    import datasets
+    from transformers import TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from benchmarks.self_improve_bench.arms import TRLSettings
+    from selfimprove.models import load_model
+    from selfimprove.prompts import build_messages
+    from selfimprove.sampling import make_runtime
+    from selfimprove.train.trainers import release, train_quietly
+    from verifiers.trl_reward import reward_function
+
+    policy = load_model(cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
+    rows = [{"prompt": build_messages(p, cfg.task), "reference": p.reference, **p.fields} for p in train]
+    counts = {"samples": 0}
+
+    class Clock(TrainerCallback):
+        def __init__(self) -> None:
+            self.spent, self.last, self.since = 0.0, 0.0, time.perf_counter()
+
+        def on_step_begin(self, args, state, control, **kw):
+            self.since = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kw):
+            self.last = time.perf_counter() - self.since
+            self.spent += self.last
+            control.should_training_stop = self.spent + self.last > budget_s
+            return control
+
+    s = TRLSettings()
+    with make_runtime(cfg) as runtime:
+        score = reward_function(runtime)
+
+        def reward(prompts, completions, **kwargs):
+            counts["samples"] += len(completions)
+            return score(prompts, completions, **kwargs)
+
+        reward.__name__ = score.__name__
+        args = GRPOConfig(
+            output_dir=str(out_dir / "trainer"), report_to=[], save_strategy="no", logging_steps=1, disable_tqdm=True,
+            use_cpu=True, bf16=False, seed=cfg.run.seed, max_steps=10**6, learning_rate=lr,
+            lr_scheduler_type=s.lr_scheduler_type, temperature=s.temperature, top_p=1.0,
+            num_generations=s.num_generations, per_device_train_batch_size=s.prompts_per_step * s.num_generations,
+            loss_type=s.loss_type, beta=s.beta, epsilon=s.epsilon, epsilon_high=s.epsilon_high,
+            scale_rewards=s.scale_rewards, max_completion_length=cfg.sampling.max_new_tokens,
+        )
+        clock = Clock()
+        trainer = GRPOTrainer(model=policy.model, reward_funcs=[reward], args=args,
+                              train_dataset=datasets.Dataset.from_list(rows), processing_class=policy.tokenizer,
+                              callbacks=[clock])
+        train_quietly(trainer, "trl-grpo")
+        steps, history = trainer.state.global_step, trainer.state.log_history
+        release(trainer, keep=policy.model)
+    policy.model.eval()
+    policy.tokenizer.padding_side = "left"
+    rewards = [e["reward"] for e in history if "reward" in e]
+    config = {k: v for k, v in args.to_dict().items() if isinstance(v, (str, int, float, bool, type(None), list))}
+    return {"learning_rate": lr, "train_min": clock.spent / 60, "steps": steps, "samples": counts["samples"],
+            "reward_first_last": [rewards[:5], rewards[-5:]],
+            "config": {"trl": config, "settings": dataclasses.asdict(s), "verifier": dataclasses.asdict(cfg.verifier),
+                       "model": cfg.model.name}}, policy
+
+
+# -- scoring ------------------------------------------------------------------------------------
+def score(policy, problems: list, cfg, runtime, *, mode: str, samples: int, temperature: float,
+          tokens: int) -> dict[str, Any]:
+    """pass@1 per problem (fraction of samples whose programs pass every test), truncation, length."""
+    from selfimprove.evaluate import evaluate
+
+    greedy = mode == "greedy"
+    sampling = dataclasses.replace(cfg.sampling, temperature=0.0 if greedy else temperature,
+                                   num_samples=1 if greedy else samples, max_new_tokens=tokens)
+    mcfg = dataclasses.replace(cfg, sampling=sampling, eval=dataclasses.replace(cfg.eval, ks=[1], max_problems=None))
+    policy.tokenizer.padding_side = "left"
+    metrics, traces = evaluate(policy, problems, mcfg, runtime)
+    rows: dict[str, dict[str, Any]] = {}
+    for t in traces:
+        r = rows.setdefault(t.problem_id, {"n": 0, "correct": 0.0, "truncated": 0.0, "tokens": 0.0, "statuses": []})
+        r["n"] += 1
+        r["correct"] += t.verification.correct
+        r["truncated"] += t.finish_reason == "length"
+        r["tokens"] += t.num_tokens
+        r["statuses"] = sorted(set(r["statuses"]) | {t.verification.status.value})
+    for r in rows.values():
+        for k in ("correct", "truncated", "tokens"):
+            r[k] /= r["n"]
+    return {"problems": rows, "seconds": metrics["generate_s"] + metrics["verify_s"],
+            "truncated_fraction": metrics["truncated_fraction"], "sampling": dataclasses.asdict(sampling)}
+
+
+def score_policy(policy, sets: dict[str, list], cfg, runtime, args) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for split, problems in sets.items():
+        modes = ["greedy"] if split == "humaneval" else ["greedy", "sampled"]
+        tokens = args.humaneval_tokens if split == "humaneval" else args.eval_tokens
+        out[split] = {m: score(policy, problems, cfg, runtime, mode=m, samples=args.samples,
+                               temperature=args.temperature, tokens=tokens) for m in modes}
+        print("    " + split + ": " + ", ".join(f"{m} {mean_of(out[split][m]):.3f}" for m in modes), flush=True)
+    return out
+
+
+def mean_of(evaluation: dict[str, Any]) -> float:
+    rows = evaluation["problems"].values()
+    return sum(r["correct"] for r in rows) / len(rows)
+
+
+# -- summary, table, plot -----------------------------------------------------------------------
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    from selfimprove.stats import bootstrap_mean, paired_difference
+
+    evals, data = results["evals"], results["data"]
+    labels = [label for label in ("base", *ARMS) if label in evals]
+    out: dict[str, Any] = {"pass@1": {}, "gains": {}, "differences": {}}
+
+    def values(label: str, split: str, mode: str) -> list[float]:
+        rows = evals[label][split][mode]["problems"]
+        return [rows[i]["correct"] for i in data[split]]
+
+    for split, ids in data.items():
+        for mode in evals["base"][split]:
+            key = f"{split}/{mode}"
+            out["pass@1"][key] = {lab: bootstrap_mean(values(lab, split, mode)).to_dict() for lab in labels}
+            out["gains"][key] = {lab: paired_difference(values(lab, split, mode), values("base", split, mode)).to_dict()
+                                 for lab in labels if lab != "base"}
+            arms = [lab for lab in labels if lab != "base"]
+            out["differences"][key] = {f"{a} - {b}": paired_difference(values(a, split, mode), values(b, split, mode)).to_dict()
+                                       for i, a in enumerate(arms) for b in arms[i + 1:]}
+    return out
+
+
+def _ci(d: dict[str, Any], signed: bool = False) -> str:
+    f = "{:+.3f}" if signed else "{:.3f}"
+    return f"{f.format(d['estimate'])} [{f.format(d['low'])}, {f.format(d['high'])}]"
+
+
+def table(results: dict[str, Any]) -> str:
+    summary, training = results["summary"], results["training"]
+    lines = ["| split / mode | " + " | ".join(summary["pass@1"][next(iter(summary["pass@1"]))]) + " |",
+             "|---|" + "---|" * len(summary["pass@1"][next(iter(summary["pass@1"]))])]
+    for key, per in summary["pass@1"].items():
+        lines.append(f"| {key} | " + " | ".join(_ci(v) for v in per.values()) + " |")
+    if training:
+        lines += ["", "Gains over the base model (paired by problem, 95% bootstrap):", "",
+                  "| split / mode | " + " | ".join(training) + " |", "|---|" + "---|" * len(training)]
+        for key, per in summary["gains"].items():
+            lines.append(f"| {key} | " + " | ".join(_ci(per[a], True) for a in training) + " |")
+    diffs = sorted({d for per in summary["differences"].values() for d in per})
+    if diffs:
+        lines += ["", "Differences between arms:", "", "| split / mode | " + " | ".join(diffs) + " |",
+                  "|---|" + "---|" * len(diffs)]
+        for key, per in summary["differences"].items():
+            lines.append(f"| {key} | " + " | ".join(_ci(per[d], True) for d in diffs) + " |")
+    evals = results["evals"]
+    lines += ["", "Share of completions cut by the token cap (keep the base model's under 0.10):", "",
+              "| split / mode | " + " | ".join(evals) + " |", "|---|" + "---|" * len(evals)]
+    for key in summary["pass@1"]:
+        split, mode = key.split("/")
+        lines.append(f"| {key} | " + " | ".join(f"{e[split][mode]['truncated_fraction']:.3f}" for e in evals.values()) + " |")
+    if training:
+        lines += ["", "| arm | training min | optimizer steps | samples generated |", "|---|---|---|---|"]
+        lines += [f"| {a} | {r['train_min']:.1f} | {r['steps']} | {r['samples']} |" for a, r in training.items()]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    per_key = results["summary"]["pass@1"]
+    keys, labels = list(per_key), list(per_key[next(iter(per_key))])
+    width = 0.8 / len(labels)
+    fig, ax = plt.subplots(figsize=(1.6 * len(keys) + 3, 4))
+    for j, label in enumerate(labels):
+        est = [per_key[k][label]["estimate"] for k in keys]
+        err = [[e - per_key[k][label]["low"] for k, e in zip(keys, est)],
+               [per_key[k][label]["high"] - e for k, e in zip(keys, est)]]
+        ax.bar([i + j * width for i in range(len(keys))], est, width, yerr=err, capsize=3, label=label)
+    ax.set_xticks([i + width * (len(labels) - 1) / 2 for i in range(len(keys))], keys, fontsize=8)
+    ax.set_ylabel("held-out pass@1 (95% bootstrap)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title(f"SmolLM2-135M on code, {results['settings']['budget_minutes']:g} min of training per arm", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+# -- phases (each in a fresh process: a run's memory grows round after round) -------------------
+def _child(fn, *args):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fn, args)
+
+
+def _threads(n: int) -> None:
+    import os
+
+    import torch
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    torch.set_num_threads(n)
+
+
+def problem_sets(args: argparse.Namespace, cfg) -> tuple[dict[str, list], list, list]:
+    """(held-out sets by split, train problems, validation problems carved from the train split)."""
+    from selfimprove.tasks import code
+
+    seed, n_train = cfg.task.seed, cfg.task.num_train
+    sets = {split: code.generate_code_tasks(args.eval_problems, seed, split) for split in SPLITS}
+    if args.humaneval:
+        sets["humaneval"] = code.load_humaneval()
+    train_and_val = code.generate_code_tasks(n_train + args.val_problems, seed, "train")  # prefixes are stable
+    return sets, train_and_val[:n_train], train_and_val[n_train:]
+
+
+def phase_score(args: argparse.Namespace, checkpoint: str | None, splits: list[str]) -> dict[str, Any]:
+    from selfimprove.models import load_model
+    from selfimprove.sampling import make_runtime
+
+    _threads(args.threads)
+    cfg = arm_config(args, "ours")
+    sets, _, val = problem_sets(args, cfg)
+    sets["val"] = val
+    policy = load_model(checkpoint or cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
+    policy.model.eval()
+    with make_runtime(cfg) as runtime:
+        return score_policy(policy, {s: sets[s] for s in splits}, cfg, runtime, args)
+
+
+def phase_loop_arm(args: argparse.Namespace, arm: str) -> dict[str, Any]:
+    import shutil
+
+    from benchmarks.self_improve_bench import arms
+
+    _threads(args.threads)
+    cfg = arm_config(args, arm)
+    shutil.rmtree(cfg.run_dir, ignore_errors=True)  # every invocation trains from the base model
+    return arms.run_loop_arm(cfg, args.budget_minutes * 60)
+
+
+def phase_trl(args: argparse.Namespace, lr: float, minutes: float, out_dir: str) -> dict[str, Any]:
+    _threads(args.threads)
+    cfg = arm_config(args, "trl_grpo")
+    _, train, _ = problem_sets(args, cfg)
+    record, policy = run_trl_arm(cfg, train, lr, minutes * 60, Path(out_dir))
+    policy.model.save_pretrained(Path(out_dir) / "model", safe_serialization=True)
+    policy.tokenizer.save_pretrained(Path(out_dir) / "model")
+    return {**record, "checkpoint": str(Path(out_dir) / "model")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--budget-minutes", type=float, default=30.0, help="training wall-clock per arm")
+    parser.add_argument("--arms", nargs="*", default=list(ARMS), choices=ARMS, help="none: score the base model only")
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench-code-self-improve")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--seed", type=int, default=0, help="run.seed of every arm")
+    parser.add_argument("--eval-problems", type=int, default=120, help="held-out problems per split")
+    parser.add_argument("--samples", type=int, default=4, help="sampled pass@1: samples per problem")
+    parser.add_argument("--temperature", type=float, default=0.7, help="sampled pass@1: temperature")
+    parser.add_argument("--eval-tokens", type=int, default=160, help="new-token cap of evaluations")
+    parser.add_argument("--humaneval", action="store_true", help="also score greedy pass@1 on HumanEval")
+    parser.add_argument("--humaneval-tokens", type=int, default=384, help="new-token cap on HumanEval")
+    parser.add_argument("--trl-lrs", type=float, nargs="+", default=[1e-6, 3e-6, 1e-5], help="TRL learning rates swept")
+    parser.add_argument("--sweep-minutes", type=float, default=5.0, help="training per swept learning rate")
+    parser.add_argument("--val-problems", type=int, default=40, help="train-split problems held back for the sweep")
+    parser.add_argument("--loop-eval-problems", type=int, default=20, help="the loop's own per-round eval (parametric)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for the loop arms (and the shared task / sampling / verifier)")
+    parser.add_argument("--smoke", action="store_true", help="tiny budget and sets: checks the script end to end")
+    if parser.parse_known_args(argv)[0].smoke:  # smoke defaults; flags given still win
+        parser.set_defaults(**{k: v for k, v in SMOKE.items() if k != "loop_sets"})
+    args = parser.parse_args(argv)
+    args.loop_sets = SMOKE["loop_sets"] if args.smoke else []
+    from benchmarks.self_improve_bench import record  # provenance, as the arithmetic benchmark records it
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_path = args.out / "results.json"
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    results: dict[str, Any] = {"issue": 17, "started": record.now(), "settings": settings, **record.git_state(),
+                               "pip_freeze": record.pip_freeze(), "machine": record.machine(),
+                               "loadavg_before": record.loadavg(), "training": {}, "evals": {}}
+    cfg = arm_config(args, "ours")
+    sets, train, val = problem_sets(args, cfg)
+    results["data"] = {split: [p.id for p in problems] for split, problems in sets.items()}
+    results["train_ids"], results["val_ids"] = [p.id for p in train], [p.id for p in val]
+    save = lambda: record.save(results_path, results)  # noqa: E731 - after every phase
+    splits = list(sets)
+    t0 = time.perf_counter()
+    print(f"scoring the base model on {', '.join(f'{s} ({len(p)})' for s, p in sets.items())}", flush=True)
+    results["evals"]["base"] = _child(phase_score, args, None, splits)
+    save()
+    for arm in args.arms:
+        print(f"arm {arm}: {args.budget_minutes:g} min of training", flush=True)
+        if arm == "trl_grpo":
+            sweep = {}
+            for lr in args.trl_lrs:
+                rec = _child(phase_trl, args, lr, args.sweep_minutes, str(args.out / "sweep" / f"lr={lr:g}"))
+                sweep[f"{lr:g}"] = {**rec, "val": _child(phase_score, args, rec["checkpoint"], ["val"])["val"]}
+                print(f"  sweep lr={lr:g}: val greedy pass@1 {mean_of(sweep[f'{lr:g}']['val']['greedy']):.3f}", flush=True)
+            best = max(args.trl_lrs, key=lambda lr: (mean_of(sweep[f"{lr:g}"]["val"]["greedy"]), -lr))
+            trained = _child(phase_trl, args, best, args.budget_minutes, str(args.out / "trl_grpo"))
+            trained["sweep"] = sweep
+        else:
+            trained = _child(phase_loop_arm, args, arm)
+        results["training"][arm] = trained
+        save()
+        print(f"  trained {trained['train_min']:.1f} min, {trained['steps']} steps, {trained['samples']} samples; "
+              "scoring", flush=True)
+        results["evals"][arm] = _child(phase_score, args, trained["checkpoint"], splits)
+        save()
+    results["finished"], results["loadavg_after"] = record.now(), record.loadavg()
+    results["wall_min"] = (time.perf_counter() - t0) / 60
+    results["summary"] = summarize(results)
+    save()
+    text = table(results)
+    (args.out / "table.md").write_text(text + "\n")
+    plot(results, args.out / "pass_at_1.png")
+    print("\n" + text + f"\n\nwrote {results_path}, {args.out / 'table.md'}, {args.out / 'pass_at_1.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as a script, benchmarks/ would come first on sys.path and its scripts (rollouts.py, ...)
+    # would shadow our packages of the same names: the repository root goes there instead.
+    sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
+    sys.exit(main())
