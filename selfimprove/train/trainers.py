@@ -86,6 +86,12 @@ def release(trainer, keep) -> None:  # noqa: ANN001 - a transformers Trainer and
             if handle is not None:
                 handle.remove()
                 setattr(wrapped.engine, name, None)
+        # ZeRO optimizers keep the engine's `_backward_post_hook` in a hook state that their
+        # gradient-accumulation hooks (autograd nodes, held from C++) still reach after destroy():
+        # under ZeRO-3 that kept the engine, and through it the trainer, alive after the round.
+        unregister = getattr(wrapped.engine.optimizer, "unregister_grad_acc_post_hooks", None)
+        if unregister is not None:
+            unregister()
     trainer.accelerator.free_memory()  # DeepSpeedEngine.destroy() and the optimizer's own destroy()
     if trainer.model is not keep:
         for module in trainer.model.modules():

@@ -36,13 +36,8 @@ def test_peak_memory_of_round_three_is_within_ten_percent_of_round_one(probes):
         assert rss["3"] <= 1.10 * rss["1"], rss
 
 
-def test_no_trainer_outlives_its_round(request, probes):
-    stage, ranks = probes
-    if stage == 3:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "known leak: under ZeRO-3 the GRPO trainer survives its round: its DeepSpeedEngine stays "
-            "referenced through _backward_post_hook from a list no Python object refers to (held from C++); "
-            "peak memory stays flat at this size, see the test above")))
+def test_no_trainer_outlives_its_round(probes):
+    _, ranks = probes
     for probe in ranks:
         assert probe["trainers_alive"] == [0, 0, 0]  # round 1's trainer is gone before round 2's starts
 
