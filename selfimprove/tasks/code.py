@@ -9,7 +9,7 @@
   ``test_setup_code``); the first test is shown in the prompt since it fixes the name and
   signature, as in the MBPP paper.
 - :func:`generate_code_tasks`: the procedural family, one-function problems made from the
-  templates in :mod:`selfimprove.tasks.code_templates` (about 700 problems), for CPU runs.
+  templates in :mod:`selfimprove.tasks.code_templates` (810 problems from 33 templates), for CPU runs.
   Three disjoint splits, fixed for every seed and ``n`` (the seed changes the tests and order):
 
   - ``template``: every instance of the templates in ``HELD_OUT_TEMPLATES`` (never trained on);
