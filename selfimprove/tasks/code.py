@@ -17,10 +17,19 @@
     the instance (trained templates, unseen parameters);
   - ``train``: the rest.
 
+  Leakage is judged by function, not by name: a held-out instance that some train instance's
+  solution computes on the held-out instance's own input distribution (its edge cases and 200
+  fixed draws) is in no split: the same program under another name (``first_6`` on a list and
+  ``first_6_chars`` on a string are both ``x[:6]``; ``multiply_by_4`` and ``repeat_string_4``
+  are both ``x * 4``). 7 of the 323 held-out instances go this way (a test lists them).
+
   Each problem has six assert tests: the template's edge cases (empty list or string, zero)
   and random arguments, drawn again until the tests tell the solution apart from a constant,
   from the identity, and from the same template's neighbouring parameters (``add_3`` must
-  fail the tests of ``add_4``). The prompt shows one of the tests as an example, as MBPP's do.
+  fail the tests of ``add_4``); a held-out problem's tests also fail every train instance's
+  solution, so no trained program passes a held-out problem. A rival "passes" as the tests
+  run it, by ``==`` (``0 == False``: a count passes a test that expects ``False``). The
+  prompt shows one of the tests as an example, as MBPP's do.
   Orders are stratified (round-robin over templates), so the first ``n`` cover the templates.
 
 ``task.held_out`` picks the test set of ``task.name: code``: ``parametric``, ``template``,
@@ -109,12 +118,41 @@ SPLITS = ("train", "parametric", "template")
 _DRAWS = 500  # attempts at a set of tests that pins the solution down (a template bug if it runs out)
 
 
-def split_of(template: Template, p: Any) -> str:
-    """The split of one instance: fixed by the template and a hash of the instance's name."""
+def _name_split(template: Template, p: Any) -> str:
+    """The split an instance's template and name give it (before the twin check)."""
     if template.name in HELD_OUT_TEMPLATES:
         return "template"
     digest = hashlib.sha256(f"code/{template.function(p)}".encode()).digest()
     return "parametric" if digest[0] % 5 == 0 else "train"
+
+
+def split_of(template: Template, p: Any) -> str:
+    """The split of one instance: ``train``, ``parametric``, ``template``, or ``twin`` (a held-out
+    instance that a train instance's solution computes: in no split; see the module docstring)."""
+    split = _name_split(template, p)
+    return "twin" if split != "train" and template.function(p) in _twins() else split
+
+
+@functools.lru_cache(maxsize=1)
+def _train_solutions() -> tuple:
+    return tuple(_compiled(t, p) for t, p in _instances().values() if _name_split(t, p) == "train")
+
+
+@functools.lru_cache(maxsize=1)
+def _twins() -> frozenset[str]:
+    """Held-out instance names that some train solution agrees with on the instance's edge cases
+    and 200 draws from its own distribution (fixed, so the splits do not depend on the seed)."""
+    twins = set()
+    for template, p in _instances().values():
+        if _name_split(template, p) == "train":
+            continue
+        rng = random.Random(f"code-twins/{template.function(p)}")
+        cases = list(template.edges) + [template.draw(rng, p) for _ in range(200)]
+        solve = _compiled(template, p)
+        expected = [solve(*copy.deepcopy(c)) for c in cases]
+        if any(_passes(rival, cases, expected) for rival in _train_solutions()):
+            twins.add(template.function(p))
+    return frozenset(twins)
 
 
 @functools.lru_cache(maxsize=1)
@@ -133,18 +171,32 @@ def _neighbours(params: tuple, p: Any) -> list[Any]:
     return [params[j] for j in (i - 1, i + 1) if 0 <= j < len(params)]
 
 
-def _pins_down(cases: list[tuple], expected: list[Any], rivals: list) -> bool:
+def _passes(function, cases: list[tuple], expected: list[Any]) -> bool:
+    """True when ``function`` passes every ``assert f(*case) == expected`` as the tests run them
+    (an exception fails the test)."""
+    for c, e in zip(cases, expected):
+        try:
+            if not function(*copy.deepcopy(c)) == e:
+                return False
+        except Exception:  # noqa: BLE001 - any error fails the assert, as in the sandbox
+            return False
+    return True
+
+
+def _pins_down(cases: list[tuple], expected: list[Any], rivals) -> bool:
     """True when a constant, the identity and every rival solution fail at least one test."""
     if len({repr(c) for c in cases}) < len(cases) or len({repr(e) for e in expected}) < 2:
         return False
     if all(repr(e) == repr(c[0]) for c, e in zip(cases, expected)):
         return False
-    return all(any(repr(rival(*copy.deepcopy(c))) != repr(e) for c, e in zip(cases, expected)) for rival in rivals)
+    return not any(_passes(rival, cases, expected) for rival in rivals)
 
 
 def _cases(template: Template, p: Any, rng: random.Random) -> tuple[list[tuple], list[Any]]:
     solve = _compiled(template, p)
     rivals = [_compiled(template, q) for q in _neighbours(template.params, p)]
+    if _name_split(template, p) != "train":
+        rivals += _train_solutions()  # no trained program may pass a held-out problem
     for _ in range(_DRAWS):
         drawn = [template.draw(rng, p) for _ in range(TESTS_PER_PROBLEM - len(template.edges))]
         cases = list(template.edges) + drawn

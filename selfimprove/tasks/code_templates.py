@@ -54,6 +54,12 @@ def _near(r: random.Random, p: int) -> tuple:
     return ([r.randint(p - 6, p + 6) for _ in range(r.randint(1, 8))],)
 
 
+def _near_and_far(r: random.Random, p: int) -> tuple:
+    """Lists around ``p`` with numbers from further away mixed in (so counting ``p`` differs from
+    counting, say, the multiples of a divisor of ``p``, which near ``p`` often coincide)."""
+    return ([r.randint(p - 6, p + 6) if r.random() < 0.6 else r.randint(-20, 60) for _ in range(r.randint(1, 10))],)
+
+
 def _longer_than(r: random.Random, p: int) -> tuple:
     """Lists up to a few elements longer than ``p`` (so taking the first/last p elements matters)."""
     return ([r.randint(-9, 30) for _ in range(r.randint(1, p + 4))],)
@@ -123,7 +129,7 @@ TEMPLATES: tuple[Template, ...] = (
              "returns the numbers in `nums` that are greater than {p}, in their original order",
              "return [x for x in nums if x > {p}]", tuple(range(0, 41)), _near, LISTS),
     Template("count_equal_to_{p}", "(nums: list[int]) -> int", "returns how many times {p} occurs in `nums`",
-             "return nums.count({p})", tuple(range(0, 31)), _near, LISTS),
+             "return nums.count({p})", tuple(range(0, 31)), _near_and_far, LISTS),
     Template("times_{p}", "(nums: list[int]) -> list[int]",
              "returns a new list with every number in `nums` multiplied by {p}", "return [x * {p} for x in nums]",
              tuple(range(2, 21)), _list(), LISTS),
