@@ -75,74 +75,6 @@ def arm_config(args: argparse.Namespace, arm: str):
     return load_config(CONFIG, sets)
 
 
-def run_trl_arm(cfg, train: list, lr: float, budget_s: float, out_dir: Path) -> tuple[dict[str, Any], Any]:
-    """GRPOTrainer from the base model for ``budget_s`` of training. Returns (record, trained policy).
-
-    As ``self_improve_bench.arms.run_trl_arm`` (the same settings and clock), but every dataset row
-    carries the problem's verifier fields: without ``entry_point`` the code verifier would grade the
-    last code block of a completion, and TRL's completions often end with an example-usage block."""
-    import datasets
-    from transformers import TrainerCallback
-    from trl import GRPOConfig, GRPOTrainer
-
-    from benchmarks.self_improve_bench.arms import TRLSettings
-    from selfimprove.models import load_model
-    from selfimprove.prompts import build_messages
-    from selfimprove.sampling import make_runtime
-    from selfimprove.train.trainers import release, train_quietly
-    from verifiers.trl_reward import reward_function
-
-    policy = load_model(cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
-    rows = [{"prompt": build_messages(p, cfg.task), "reference": p.reference, **p.fields} for p in train]
-    counts = {"samples": 0}
-
-    class Clock(TrainerCallback):
-        def __init__(self) -> None:
-            self.spent, self.last, self.since = 0.0, 0.0, time.perf_counter()
-
-        def on_step_begin(self, args, state, control, **kw):
-            self.since = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kw):
-            self.last = time.perf_counter() - self.since
-            self.spent += self.last
-            control.should_training_stop = self.spent + self.last > budget_s
-            return control
-
-    s = TRLSettings()
-    with make_runtime(cfg) as runtime:
-        score = reward_function(runtime)
-
-        def reward(prompts, completions, **kwargs):
-            counts["samples"] += len(completions)
-            return score(prompts, completions, **kwargs)
-
-        reward.__name__ = score.__name__
-        args = GRPOConfig(
-            output_dir=str(out_dir / "trainer"), report_to=[], save_strategy="no", logging_steps=1, disable_tqdm=True,
-            use_cpu=True, bf16=False, seed=cfg.run.seed, max_steps=10**6, learning_rate=lr,
-            lr_scheduler_type=s.lr_scheduler_type, temperature=s.temperature, top_p=1.0,
-            num_generations=s.num_generations, per_device_train_batch_size=s.prompts_per_step * s.num_generations,
-            loss_type=s.loss_type, beta=s.beta, epsilon=s.epsilon, epsilon_high=s.epsilon_high,
-            scale_rewards=s.scale_rewards, max_completion_length=cfg.sampling.max_new_tokens,
-        )
-        clock = Clock()
-        trainer = GRPOTrainer(model=policy.model, reward_funcs=[reward], args=args,
-                              train_dataset=datasets.Dataset.from_list(rows), processing_class=policy.tokenizer,
-                              callbacks=[clock])
-        train_quietly(trainer, "trl-grpo")
-        steps, history = trainer.state.global_step, trainer.state.log_history
-        release(trainer, keep=policy.model)
-    policy.model.eval()
-    policy.tokenizer.padding_side = "left"
-    rewards = [e["reward"] for e in history if "reward" in e]
-    config = {k: v for k, v in args.to_dict().items() if isinstance(v, (str, int, float, bool, type(None), list))}
-    return {"learning_rate": lr, "train_min": clock.spent / 60, "steps": steps, "samples": counts["samples"],
-            "reward_first_last": [rewards[:5], rewards[-5:]],
-            "config": {"trl": config, "settings": dataclasses.asdict(s), "verifier": dataclasses.asdict(cfg.verifier),
-                       "model": cfg.model.name}}, policy
-
-
 # -- scoring ------------------------------------------------------------------------------------
 def score(policy, problems: list, cfg, runtime, *, mode: str, samples: int, temperature: float,
           tokens: int) -> dict[str, Any]:
@@ -323,13 +255,13 @@ def phase_loop_arm(args: argparse.Namespace, arm: str) -> dict[str, Any]:
 
 
 def phase_trl(args: argparse.Namespace, lr: float, minutes: float, out_dir: str) -> dict[str, Any]:
+    from benchmarks.self_improve_bench.arms import TRLSettings, run_trl_arm
+
     _threads(args.threads)
     cfg = arm_config(args, "trl_grpo")
     _, train, _ = problem_sets(args, cfg)
-    record, policy = run_trl_arm(cfg, train, lr, minutes * 60, Path(out_dir))
-    policy.model.save_pretrained(Path(out_dir) / "model", safe_serialization=True)
-    policy.tokenizer.save_pretrained(Path(out_dir) / "model")
-    return {**record, "checkpoint": str(Path(out_dir) / "model")}
+    record, _ = run_trl_arm(cfg, train, lr, minutes * 60, Path(out_dir), TRLSettings(), cfg.verifier.name)
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:

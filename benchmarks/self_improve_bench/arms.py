@@ -128,7 +128,9 @@ def run_trl_arm(cfg: Config, train: list, lr: float, budget_s: float, out_dir: P
 
     loaded = load_model(cfg.model.name, device=cfg.run.device, dtype=cfg.model.dtype, cache_dir=cfg.model.cache_dir,
                         seed=cfg.run.seed)
-    rows = [{"prompt": build_messages(p, cfg.task), "reference": p.reference} for p in train]
+    # The problem's verifier fields go along (the code verifier needs ``entry_point``: without it,
+    # it grades the last code block, and TRL's completions often end with an example-usage block).
+    rows = [{"prompt": build_messages(p, cfg.task), "reference": p.reference, **p.fields} for p in train]
     counts = {"samples": 0}
 
     class Clock(TrainerCallback):
