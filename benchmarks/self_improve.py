@@ -31,7 +31,7 @@ arm trains on. Scoring (``self_improve_bench/scoring.py``): greedy and sampled p
 64-token training cap beside it, with truncation and format rates. Every gain and every
 difference between arms carries a 95% paired bootstrap interval over problems; no ratios.
 
-    python benchmarks/self_improve.py                 # the measured run: ~100 min on 2 quiet CPU cores
+    python benchmarks/self_improve.py                 # the measured run: 127 min on 2 quiet CPU cores (2026-11-30)
     python benchmarks/self_improve.py --smoke         # every arm end to end on tiny budgets: minutes
     python benchmarks/self_improve.py --resume        # continue a killed run (same commit, same settings)
     python benchmarks/self_improve.py --report runs/bench-self-improve/results.json   # re-render table + PNG
