@@ -36,15 +36,8 @@ def phase_seed(seed: int, round: int, phase: str) -> int:
     return zlib.crc32(f"{seed}/{round}/{phase}".encode()) & 0x7FFFFFFF
 
 
-#: The rollouts section of the job's config, recorded by :func:`make_runtime` (every job calls it
-#: first) for callers of :func:`sample_and_grade` that do not pass ``backend``.
-_job_backend = RolloutsConfig()
-
-
 def make_runtime(cfg: Config) -> VerifierRuntime:
-    """The job's verifier runtime; also records ``cfg.rollouts`` as the job's rollout backend."""
-    global _job_backend
-    _job_backend = cfg.rollouts
+    """The job's verifier runtime."""
     v = cfg.verifier
     return VerifierRuntime(v.name, dict(v.options), workers=v.workers, deadline_s=v.deadline_s)
 
@@ -72,17 +65,17 @@ def grade(traces: Sequence[Trace], runtime: VerifierRuntime, *, progress: bool =
 
 def sample_and_grade(policy: LoadedModel, requests: Sequence[RolloutRequest], num_samples: int,
                      params: SamplingParams, runtime: VerifierRuntime, *, seed: int, round: int,
-                     stats: RolloutStats | None = None, backend: RolloutsConfig | None = None) -> list[Trace]:
+                     backend: RolloutsConfig, stats: RolloutStats | None = None) -> list[Trace]:
     """``num_samples`` graded completions per request, in request order, on every rank.
 
     ``stats`` (optional) accumulates this rank's sequences, tokens, generation and grading time.
-    ``backend``: the ``rollouts`` config section (None: the job's, see :func:`make_runtime`).
+    ``backend``: the ``rollouts`` config section (``hf`` or ``vllm``).
     """
     stats = stats if stats is not None else RolloutStats()
     w = distributed.world()
     # Different ranks must not draw the same samples for their (different) prompts' positions.
     # The bar shows on rank 0 only, and only on a terminal (tqdm's disable=None).
-    engine = build_engine(policy.model, policy.tokenizer, params, backend or _job_backend, model_dir=policy.path,
+    engine = build_engine(policy.model, policy.tokenizer, params, backend, model_dir=policy.path,
                           seed=seed + 1_000_003 * w.rank, policy=policy.name, round=round,
                           progress=None if w.is_main else False, stats=stats)
     local = engine.generate(distributed.shard(requests, w), num_samples=num_samples) if requests else []
