@@ -143,8 +143,10 @@ def test_environment_of_the_parent_does_not_leak(verifier):
 # -- processes -------------------------------------------------------------------------------
 def test_fork_bomb_is_refused(verifier):
     uids = solution_uids(verifier.sandbox)
-    # the standby for the next execution
-    assert wait_for(lambda: len(processes_of(uids)) == 1), processes_of(uids)
+    # The standby for the next execution; in a full test run another module's sandbox, not yet
+    # collected, can hold a standby under the same uid (CI saw 2), so compare with this count.
+    assert wait_for(lambda: len(processes_of(uids)) >= 1), processes_of(uids)
+    before = len(processes_of(uids))
     attack = """
         import os, subprocess
         def f():
@@ -167,7 +169,7 @@ def test_fork_bomb_is_refused(verifier):
         """
     result = run(verifier, attack)
     assert result.correct, result.feedback
-    assert wait_for(lambda: len(processes_of(uids)) == 1), processes_of(uids)
+    assert wait_for(lambda: len(processes_of(uids)) <= before), processes_of(uids)  # no fork survived
 
 
 def test_thread_bomb_is_refused(verifier):
