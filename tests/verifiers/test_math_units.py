@@ -63,6 +63,32 @@ def test_words_that_change_the_value_are_not_dropped(answer: str, reference: str
     assert not V(f"\\boxed{{{answer}}}", reference).correct
 
 
+@pytest.mark.parametrize(("completion", "reference"), [
+    ("\\boxed{\\text{5 million}}", "5000000"),
+    ("\\boxed{5\\text{ million}}", "5000000"),
+    ("The answer is 5 million.", "5000000"),
+    ("\\boxed{\\text{1.5 million dollars}}", "1500000"),
+    ("\\boxed{\\text{2.5 thousand km}}", "2500"),
+    ("\\boxed{3 \\text{ hundred}}", "300"),
+    ("\\boxed{\\text{2 billion}}", "2 \\times 10^{9}"),
+    ("\\boxed{\\text{4 trillion}}", "4000000000000"),
+])
+def test_a_scale_word_multiplies(completion: str, reference: str) -> None:
+    assert V(completion, reference).correct
+
+
+@pytest.mark.parametrize(("answer", "reference"), [
+    ("\\text{5 million}", "500000"),     # off by a power of ten
+    ("\\text{5 million}", "50000000"),
+    ("\\text{5 billion}", "5000000"),    # short scale: a billion is 10^9
+    ("\\text{5 millions}", "5000000"),   # "millions of" is a count, not a value
+    ("\\text{5 million or more}", "5000000"),
+    ("\\text{3 dozen}", "36"),           # a count of dozens or of items: not read
+])
+def test_scale_words_are_not_farmable(answer: str, reference: str) -> None:
+    assert not V(f"\\boxed{{{answer}}}", reference).correct
+
+
 def test_text_answers_stay_text() -> None:
     assert V("\\boxed{\\text{no solution}}", "\\text{no solution}").correct
     assert V("\\boxed{\\text{No solution}}", "\\text{no solution}").correct
@@ -83,7 +109,8 @@ def test_helpers() -> None:
     assert unwrap_text_numbers("\\text{12 cm}") == "12"
     assert unwrap_text_numbers("x = \\text{-3 degrees}") == "x =  -3^\\circ"
     assert unwrap_text_numbers("\\text{no solution}") == "\\text{no solution}"
-    assert unwrap_text_numbers("\\text{5 million}") == "\\text{5 million}"
+    assert unwrap_text_numbers("\\text{5 million}") == "5 \\times 10^{6}"
+    assert unwrap_text_numbers("\\text{5 million or more}") == "\\text{5 million or more}"
     assert drop_plain_unit("7 dollars") == "7"
     assert drop_plain_unit("5 m") == "5 m"  # a product outside \text{}
     assert drop_plain_unit("5 more than x") == "5 more than x"

@@ -131,14 +131,15 @@ def _strip_prose(s: str) -> str | Text:
         if words in _INFINITY_WORDS:
             return r"\infty"
         return Text(words) if words else ""
-    # Text beside math is a unit or a label ("5 \text{ km}", "\text{only } x = 0") unless it
-    # changes the value ("5 \text{ million}", "\text{at least } 5"): that is left to fail parsing.
+    # Text beside math is a unit or a label ("5 \text{ km}", "\text{only } x = 0"), a scale word
+    # is a power of ten ("5 \text{ million}"), and words that change the claim ("\text{at least } 5")
+    # are left to fail parsing.
     s = _TEXT_BESIDE_MATH_RE.sub(_unit_or_label, s)
     return re.sub(r"\s+", " ", s).strip()
 
 
 def _unit_or_label(m: re.Match[str]) -> str:
-    symbol = units.unit_symbol(m.group(1))
+    symbol = units.scaled_symbol(m.group(1))
     return m.group(0) if symbol is None else f"{symbol} "
 
 

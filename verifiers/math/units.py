@@ -5,11 +5,16 @@ Answers come as ``\\text{12 cm}``, ``\\mbox{5 apples}``, ``\\mathrm{12\\ cm}`` (
 dropped and the number kept; ``percent`` becomes ``\\%`` and ``degrees`` becomes ``^\\circ``,
 so that :mod:`.compare` reads them the way it reads the symbols.
 
+Scale words multiply: ``5 million`` (and ``\\text{5 million dollars}``) reads as ``5 \\times 10^{6}``,
+likewise ``hundred``, ``thousand``, ``billion`` and ``trillion`` (short scale), so it equals
+``5000000`` and never the bare ``5``.
+
 What is *not* dropped, because dropping it would change the value or the claim (such text is
 left in place and the answer then reads as prose or fails to parse, so it is never credited
 as the bare number):
 
-- multipliers and fraction words: ``5 million``, ``3 dozen``, ``3 halves``, ``2 thirds``;
+- other multipliers and fraction words: ``3 dozen`` (a count of dozens or of items?),
+  ``5k``, ``3 halves``, ``2 thirds``;
 - powers: ``5 squared``; comparisons and hedges: ``5 or more``, ``at least 5``, ``about 3.14``;
 - anything after the words that holds a digit or math (``5 apples and 3 oranges``);
 - words with no number in front (``\\text{no solution}``, ``\\text{none}``) stay text.
@@ -45,6 +50,8 @@ _KEEP_WORDS = frozenset("""
     """.split())
 _ORDINAL_RE = re.compile(r"(?:fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
                          r"|teenth|tieth|hundredth|thousandth|millionth)s?$", re.IGNORECASE)
+#: Scale words read as powers of ten (short scale); plural forms ("millions") stay kept words.
+_SCALES = {"hundred": 2, "thousand": 3, "million": 6, "billion": 9, "trillion": 12}
 _PERCENT_WORDS = frozenset({"percent", "per cent", "pct"})
 _DEGREE_WORDS = frozenset({"degree", "degrees", "deg"})
 
@@ -71,8 +78,19 @@ def unit_symbol(words: str) -> str | None:
     return ""
 
 
+def scaled_symbol(words: str) -> str | None:
+    """:func:`unit_symbol`, with a leading scale word as a power of ten: ``"million dollars"`` ->
+    ``" \\times 10^{6}"``, ``"thousand percent"`` -> ``" \\times 10^{3}\\%"``."""
+    first, _, rest = words.strip().partition(" ")
+    exponent = _SCALES.get(first.lower())
+    symbol = unit_symbol(rest if exponent else words)
+    if symbol is None or not exponent:
+        return symbol
+    return f" \\times 10^{{{exponent}}}{symbol}"
+
+
 def _as_number(number: str, words: str) -> str | None:
-    symbol = unit_symbol(words)
+    symbol = scaled_symbol(words)
     if symbol is None:
         return None
     number = re.sub(r"\s+", "", number)
