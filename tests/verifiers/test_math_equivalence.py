@@ -39,6 +39,13 @@ CASES = [
     ("f(x) = 2x", ["f(t) = 2t", "2x"], ["f(x) = x"]),
     ("\\frac{600}{7}", ["600/7", "85\\frac{5}{7}"], ["85.71", "85.714", "85.7", "86"]),
     ("85.71", ["\\frac{600}{7}", "85.714", "85.7142857", "85.71"], ["85.7", "85.72", "86", "85.8"]),
+    # Named values compare name by name, not as the multiset of their values.
+    ("a = 1, b = 2", ["b = 2, a = 1", "a=1,b=2"], ["a = 2, b = 1", "a = 1, b = 3"]),
+    ("x = -1, y = 3, z = 0", ["z = 0, x = -1, y = 3"], ["x = 3, y = -1, z = 0", "x = 0, y = 3, z = -1"]),
+    # Where a side can tell signs apart, negative points are tried too: x is not |x|.
+    ("|x|", ["\\sqrt{x^2}", "|-x|", "\\left|x\\right|"], ["x", "-x"]),
+    ("\\max(x, 0)", ["\\frac{x + |x|}{2}"], ["x", "|x|"]),
+    ("x", ["\\frac{x^2}{x}"], ["|x|"]),
 ]
 
 

@@ -184,6 +184,10 @@ def _same_equation(a: Equation, b: Equation) -> bool:
 def _eq_seq(a: Seq, b: Seq, tol: Tolerance) -> bool:
     if len(a.items) != len(b.items) or len(a.items) > _MAX_ITEMS:
         return False
+    named_a, named_b = _named_values(a), _named_values(b)
+    if named_a and named_b and named_a.keys() == named_b.keys():
+        # "a = 1, b = 2": each name's value, not the multiset {1, 2} ("a = 2, b = 1" is wrong).
+        return all(_eq(named_a[name], named_b[name], tol) for name in named_a)
     if a.ordered and b.ordered:
         if a.brackets != b.brackets and "[" in a.brackets + b.brackets:
             return False  # [a, b] is not (a, b)
@@ -192,6 +196,16 @@ def _eq_seq(a: Seq, b: Seq, tol: Tolerance) -> bool:
         if all(_eq(x, y, tol) for x, y in zip(a.items, b.items)):
             return True
     return _multiset_match(a.items, b.items, tol)
+
+
+def _named_values(s: Seq) -> dict[str, Node] | None:
+    """``a = 1, b = 2`` as ``{"a": 1, "b": 2}``; None unless every item assigns a distinct name."""
+    named: dict[str, Node] = {}
+    for item in s.items:
+        if not isinstance(item, Equation) or not item.assignment or item.params:
+            return None
+        named[re.sub(r"\s+", "", item.lhs)] = item.rhs
+    return named if len(named) == len(s.items) else None
 
 
 def _multiset_match(xs: tuple[Node, ...], ys: tuple[Node, ...], tol: Tolerance) -> bool:

@@ -42,6 +42,8 @@ _DIGITS = 50  # working precision of every numeric evaluation
 _MAX_DIGITS = 200  # sympy may raise its precision this far to tell a difference from zero
 _ROUNDOFF = 1e-30  # relative; 20 digits of margin below _DIGITS
 _POINTS = 4
+_SIGN_SENSITIVE = (sympy.Abs, sympy.sign, sympy.floor, sympy.ceiling, sympy.Min, sympy.Max,
+                   sympy.Piecewise, sympy.Heaviside)
 _EVAL_ERRORS = (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError, NoConvergence)
 
 
@@ -168,10 +170,15 @@ def sample(fn: Callable[[dict], tuple[complex, ...]], exprs: list[sympy.Expr]) -
     Points are rationals, so an evaluation is exact up to the working precision.
     """
     symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=str)
+    # Points are positive (so x^{1/2} and \\ln x stay real and the usual identities hold), but
+    # where a side could tell signs apart (|x|, floor, min, ...) every other point is negated:
+    # otherwise x would equal |x|.
+    signed = any(e.has(*_SIGN_SENSITIVE) for e in exprs)
     rng = random.Random(1234)
     found = []
-    for _ in range(_POINTS * 3):
-        point = {s: sympy.Rational(rng.randint(300, 2700), 1009) for s in symbols}
+    for k in range(_POINTS * 3):
+        sign = -1 if signed and k % 2 else 1
+        point = {s: sign * sympy.Rational(rng.randint(300, 2700), 1009) for s in symbols}
         try:
             values = fn(point)
         except _EVAL_ERRORS:
