@@ -190,7 +190,7 @@ class RolloutEngine:
         out = self.model(
             input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=position_ids[:, :-1], use_cache=True
         )
-        cache = out.past_key_values
+        cache = getattr(out, _CACHE_KWARG)  # reading out.past_key_values warns in newer transformers
         cache.batch_repeat_interleave(g)
         return cache
 
