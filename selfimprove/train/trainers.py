@@ -62,9 +62,11 @@ def train_quietly(trainer, desc: str | None = None):
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(_QuietLog(desc or type(trainer).__name__))
     with warnings.catch_warnings():
-        # TRL and peft read transformers' deprecated `is_gradient_checkpointing` (every GRPO step);
-        # nothing a user can change, and it would repeat every round.
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        # TRL and peft read transformers' deprecated `is_gradient_checkpointing` (every GRPO step), and
+        # TRL's unwrap_model_for_generation calls the deprecated gradient_checkpointing_disable/enable
+        # around each rollout; nothing a user can change, and it would repeat every round.
+        warnings.filterwarnings("ignore", message=".*(is_gradient_checkpointing|gradient_checkpointing_(dis|en)able)",
+                                category=FutureWarning)
         return trainer.train()
 
 
