@@ -265,12 +265,10 @@ def phase_loop_arm(args: argparse.Namespace, arm: str) -> dict[str, Any]:
 def round_throughput(run_dir: Path) -> list[dict[str, Any]]:
     """Each round's ``throughput/*`` line from the run's metrics.jsonl (the share of the round spent
     verifying in the sandbox is ``fraction_verify``; #17's bar is under 0.20 with 2 slots)."""
-    import json
+    from selfimprove.report import read_jsonl
 
-    path = run_dir / "metrics.jsonl"
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
     return [{"round": m["round"], **{k.split("/", 1)[1]: v for k, v in m.items() if k.startswith("throughput/")}}
-            for m in lines if "throughput/fraction_verify" in m]
+            for m in read_jsonl(run_dir / "metrics.jsonl") if "throughput/fraction_verify" in m]
 
 
 def phase_trl(args: argparse.Namespace, lr: float, minutes: float, out_dir: str) -> dict[str, Any]:
