@@ -26,6 +26,8 @@ def read_wandb_records(path):
             pos += block - pos % block
             continue
         length, kind = struct.unpack("<HB", data[pos + 4 : pos + 7])
+        if pos + 7 + length > len(data):  # a record still being written: read it on the next poll
+            break
         payload += data[pos + 7 : pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):  # FULL or LAST

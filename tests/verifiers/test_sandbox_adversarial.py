@@ -208,9 +208,10 @@ def test_bounded_processes_when_allowed_and_no_leftovers():
             """
         result = run(verifier, attack)
         assert result.correct, result.feedback
-        # Only the standby for the next execution remains: the setsid() sleepers were killed.
+        # At most the standby for the next execution remains (it may still be starting: full CI
+        # runs saw none for 30 s): the setsid() sleepers, up to 3, were killed.
         uids = solution_uids(verifier.sandbox)
-        assert wait_for(lambda: len(processes_of(uids)) == 1), processes_of(uids)
+        assert wait_for(lambda: len(processes_of(uids)) <= 1), processes_of(uids)
     finally:
         verifier.close()
 
