@@ -7,14 +7,25 @@ is the uncertainty of the difference itself. With ``strata`` (e.g. the task fami
 problem) each stratum is resampled on its own, so every resample keeps the families' sizes and
 an "overall" score stays the same mixture.
 
+Two more sources of variance can be resampled, where a benchmark has them:
+
+- ``clusters``: problems that are not independent (instances of one code template pass or fail
+  together: a policy that learns a template's trick solves all its instances) are resampled as
+  whole clusters, so the interval is as wide as the number of clusters warrants, not the number
+  of problems.
+- several training runs (a 2-d ``values``, one row per run, e.g. one seed each, all scored on the
+  same problems): runs are resampled too, so seed-to-seed variance of training is in the interval
+  and the estimate is the mean over runs.
+
     gain = paired_difference(after, before, strata=families)   # an Interval
     print(gain)                     # +0.120 [+0.065, +0.175] (95%)
     gain.excludes_zero()            # True: the claim "it improved" holds at this level
+    paired_difference(runs_after, before, clusters=templates)  # [runs, problems] vs [problems]
 
 Limits: percentile intervals (not BCa), which undercover a little for small samples and for
-means near 0 or 1; problems are the only source of variance resampled, so seed-to-seed variance
-of training is *not* in these intervals (one training run per arm: a difference can be real for
-this run and still not reproduce with another seed).
+means near 0 or 1. With a single run per arm, seed-to-seed variance of training is *not* in the
+interval (a difference can be real for this run and still not reproduce with another seed); with
+few runs (2-3) the run-level resampling is coarse.
 """
 
 from __future__ import annotations
@@ -34,6 +45,8 @@ class Interval:
     high: float
     level: float = 0.95
     n: int = 0  # problems
+    clusters: int | None = None  # independent units resampled, where problems were clustered
+    runs: int = 1  # training runs averaged (and resampled, when more than one)
 
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
@@ -45,18 +58,42 @@ class Interval:
         return f"{self.estimate:+.3f} [{self.low:+.3f}, {self.high:+.3f}] ({self.level:.0%})"
 
 
-def bootstrap_mean(values: Sequence[float], *, strata: Sequence[Any] | None = None,
-                   resamples: int = DEFAULT_RESAMPLES, level: float = 0.95, seed: int = 0) -> Interval:
-    """Percentile bootstrap interval of the mean of ``values`` (one value per problem)."""
+def bootstrap_mean(values: Sequence[float] | Sequence[Sequence[float]], *, strata: Sequence[Any] | None = None,
+                   clusters: Sequence[Any] | None = None, resamples: int = DEFAULT_RESAMPLES,
+                   level: float = 0.95, seed: int = 0) -> Interval:
+    """Percentile bootstrap interval of the mean of ``values`` (one value per problem, or one row of
+    per-problem values per training run), resampling problems (or ``clusters`` of them) and runs."""
     x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or len(x) == 0:
-        raise ValueError(f"bootstrap: need a non-empty 1-d sequence of per-problem values, got shape {x.shape}")
+    if x.ndim not in (1, 2) or x.size == 0:
+        raise ValueError(f"bootstrap: need per-problem values (1-d, or 2-d [runs, problems]), got shape {x.shape}")
     if not 0 < level < 1:
         raise ValueError(f"bootstrap: level must be in (0, 1), got {level}")
     if resamples < 1:
         raise ValueError(f"bootstrap: resamples must be >= 1, got {resamples}")
-    groups = [np.arange(len(x))] if strata is None else _strata_indices(strata, len(x))
+    if strata is not None and clusters is not None:
+        raise ValueError("bootstrap: strata and clusters together are not supported; pass one")
     rng = np.random.default_rng(seed)
+    if x.ndim == 1 and clusters is None:
+        return _problem_bootstrap(x, strata, rng, resamples, level)
+    runs = x if x.ndim == 2 else x[None, :]
+    units = _strata_indices(clusters if clusters is not None else range(runs.shape[1]), runs.shape[1])
+    sums = np.stack([runs[:, idx].sum(axis=1) for idx in units], axis=1)  # [runs, units]
+    sizes = np.array([len(idx) for idx in units], dtype=float)
+    n_runs, n_units = sums.shape
+    unit_draws = _draw_counts(rng, resamples, n_units)  # [R, units]: times each unit is drawn
+    run_draws = _draw_counts(rng, resamples, n_runs)  # [R, runs]
+    totals = (unit_draws @ sums.T * run_draws).sum(axis=1) / n_runs  # [R]: summed over drawn runs, averaged
+    means = totals / (unit_draws @ sizes)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return Interval(float(runs.mean()), float(low), float(high), level, runs.shape[1],
+                    len(units) if clusters is not None else None, n_runs)
+
+
+def _problem_bootstrap(x: np.ndarray, strata: Sequence[Any] | None, rng: np.random.Generator, resamples: int,
+                       level: float) -> Interval:
+    """One run, problems independent: the original resampler (its draws, hence its records, unchanged)."""
+    groups = [np.arange(len(x))] if strata is None else _strata_indices(strata, len(x))
     sums = np.zeros(resamples)
     for idx in groups:  # each stratum resampled on its own: its size is the same in every resample
         draws = rng.integers(0, len(idx), size=(resamples, len(idx)))  # [R, n_s]
@@ -67,18 +104,28 @@ def bootstrap_mean(values: Sequence[float], *, strata: Sequence[Any] | None = No
     return Interval(float(x.mean()), float(low), float(high), level, len(x))
 
 
-def paired_difference(a: Sequence[float], b: Sequence[float], *, strata: Sequence[Any] | None = None,
+def _draw_counts(rng: np.random.Generator, resamples: int, n: int) -> np.ndarray:
+    """[resamples, n]: how often each of n items is drawn when n are drawn with replacement."""
+    draws = rng.integers(0, n, size=(resamples, n))
+    counts = np.zeros((resamples, n))
+    np.add.at(counts, (np.arange(resamples)[:, None], draws), 1)
+    return counts
+
+
+def paired_difference(a: Sequence[float] | Sequence[Sequence[float]], b: Sequence[float], *,
+                      strata: Sequence[Any] | None = None, clusters: Sequence[Any] | None = None,
                       resamples: int = DEFAULT_RESAMPLES, level: float = 0.95, seed: int = 0) -> Interval:
-    """Interval of mean(a - b), where ``a[i]`` and ``b[i]`` are scores of the same problem ``i``."""
-    if len(a) != len(b):
-        raise ValueError(f"paired_difference: {len(a)} scores vs {len(b)}; pair them by problem first")
-    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    return bootstrap_mean(diff, strata=strata, resamples=resamples, level=level, seed=seed)
+    """Interval of mean(a - b), where ``a[i]`` and ``b[i]`` are scores of the same problem ``i``
+    (``a`` may hold one row per training run; ``b``, e.g. the base model, is one row)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape[-1:] != b.shape or b.ndim != 1:
+        raise ValueError(f"paired_difference: scores of shape {a.shape} vs {b.shape}; pair them by problem first")
+    return bootstrap_mean(a - b, strata=strata, clusters=clusters, resamples=resamples, level=level, seed=seed)
 
 
 def _strata_indices(strata: Sequence[Any], n: int) -> list[np.ndarray]:
     if len(strata) != n:
-        raise ValueError(f"bootstrap: {len(strata)} strata labels for {n} values")
+        raise ValueError(f"bootstrap: {len(strata)} strata or cluster labels for {n} values")
     labels: dict[Any, list[int]] = {}
     for i, s in enumerate(strata):
         labels.setdefault(s, []).append(i)

@@ -52,7 +52,7 @@ def test_no_gain_interval_contains_zero_and_is_seeded():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: bootstrap_mean([]), "non-empty"),
+    (lambda: bootstrap_mean([]), "per-problem values"),
     (lambda: bootstrap_mean([1.0], level=1.0), "level"),
     (lambda: paired_difference([1, 0], [1]), "pair them"),
     (lambda: bootstrap_mean([1.0, 0.0], strata=["a"]), "strata"),
@@ -65,3 +65,59 @@ def test_bad_input_is_named(call, match):
 def test_interval_excludes_zero_on_either_side():
     assert Interval(-0.1, -0.2, -0.01).excludes_zero()
     assert not Interval(0.1, -0.01, 0.2).excludes_zero()
+
+
+def test_clusters_widen_the_interval_of_correlated_problems():
+    # 20 templates x 5 instances that pass or fail together: 20 independent units, not 100
+    rng = np.random.default_rng(5)
+    per_template = rng.integers(0, 2, size=20).astype(float)
+    values = np.repeat(per_template, 5)
+    templates = np.repeat(np.arange(20), 5)
+    clustered = bootstrap_mean(values, clusters=templates, seed=1)
+    plain = bootstrap_mean(values, seed=1)
+    assert clustered.estimate == plain.estimate == values.mean()
+    assert clustered.clusters == 20 and plain.clusters is None
+    assert (clustered.high - clustered.low) > 1.8 * (plain.high - plain.low)  # about sqrt(5) wider
+    # identical to resampling the 20 template means as independent problems
+    means = bootstrap_mean(per_template, clusters=np.arange(20), seed=1)
+    assert (clustered.low, clustered.high) == pytest.approx((means.low, means.high))
+
+
+def test_clusters_of_unequal_size_weigh_by_problem():
+    values = [1.0] * 9 + [0.0]
+    iv = bootstrap_mean(values, clusters=["a"] * 9 + ["b"])
+    assert iv.estimate == pytest.approx(0.9)
+    assert iv.low == pytest.approx(0.0) and iv.high == pytest.approx(1.0)  # a resample may hold only "b"
+
+
+def test_runs_put_seed_variance_in_the_interval():
+    # three runs that agree within each problem but disagree with each other by a constant offset
+    rng = np.random.default_rng(6)
+    base = rng.random(200)
+    runs = np.stack([base + 0.1, base, base - 0.1])
+    iv = bootstrap_mean(runs, seed=2)
+    one = bootstrap_mean(runs[1], clusters=np.arange(200), seed=2)
+    assert iv.runs == 3 and iv.n == 200
+    assert iv.estimate == pytest.approx(base.mean())
+    assert iv.high - iv.low > (one.high - one.low) + 0.05  # the run-to-run spread is in it
+    gain = paired_difference(runs, base, seed=2)
+    assert gain.low < 0 < gain.high and gain.estimate == pytest.approx(0.0)
+
+
+def test_runs_that_agree_give_the_single_run_interval():
+    x = np.random.default_rng(7).integers(0, 2, 150).astype(float)
+    twice = bootstrap_mean(np.stack([x, x]), seed=3)
+    once = bootstrap_mean(x, clusters=np.arange(150), seed=3)
+    assert twice.estimate == once.estimate
+    assert twice.high - twice.low == pytest.approx(once.high - once.low, rel=0.15)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: bootstrap_mean([1.0, 0.0], strata=["a", "b"], clusters=["a", "b"]), "not supported"),
+    (lambda: bootstrap_mean([1.0, 0.0], clusters=["a"]), "cluster labels"),
+    (lambda: paired_difference([[1, 0, 1]], [1, 0]), "pair them"),
+    (lambda: bootstrap_mean(np.zeros((2, 2, 2))), "2-d"),
+])
+def test_bad_cluster_or_run_input_is_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
