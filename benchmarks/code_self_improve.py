@@ -47,7 +47,8 @@ and ``<out>/table.md``.
 
 Limits: one training run per arm except the random control (those intervals cover problems, not
 seeds); wall-clock budgets make results depend on the machine and its load (both recorded).
-``--resummarize RESULTS_JSON`` recomputes a finished record's summary, table and PNG in place.
+``--resummarize RESULTS_JSON`` recomputes a finished record's summary, table and PNG in place;
+``--add-humaneval RESULTS_JSON`` scores HumanEval on a finished record's checkpoints.
 """
 
 from __future__ import annotations
@@ -336,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resummarize", type=Path, default=None, metavar="RESULTS_JSON",
                         help="recompute the summary, table and PNG of a finished record from its per-problem "
                              "results, in place, and stop")
+    parser.add_argument("--add-humaneval", type=Path, default=None, metavar="RESULTS_JSON",
+                        help="score HumanEval for the base model and every checkpoint of a finished record made "
+                             "without --humaneval, add it to the record in place, and stop")
     parser.add_argument("--smoke", action="store_true", help="tiny budget and sets: checks the script end to end")
     if parser.parse_known_args(argv)[0].smoke:  # smoke defaults; flags given still win
         parser.set_defaults(**{k: v for k, v in SMOKE.items() if k != "loop_sets"})
@@ -343,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     args.loop_sets = SMOKE["loop_sets"] if args.smoke else []
     if args.resummarize:
         return resummarize(args.resummarize)
+    if args.add_humaneval:
+        return add_humaneval(args.add_humaneval)
     from benchmarks.self_improve_bench import record  # provenance, as the arithmetic benchmark records it
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -401,11 +407,40 @@ def planned_runs(args: argparse.Namespace) -> list[tuple[str, str, int | None]]:
 def write_summary(results: dict[str, Any], results_path: Path, save) -> None:
     results["summary"] = summarize(results)
     save()
-    out = results_path.parent
+    # beside a run's results.json: table.md and pass_at_1.png; beside a committed NAME.json: NAME.md, NAME.png
+    named = results_path.name != "results.json"
+    md = results_path.with_suffix(".md") if named else results_path.parent / "table.md"
+    png = results_path.with_suffix(".png") if named else results_path.parent / "pass_at_1.png"
     text = table(results)
-    (out / "table.md").write_text(text + "\n")
-    plot(results, out / "pass_at_1.png")
-    print("\n" + text + f"\n\nwrote {results_path}, {out / 'table.md'}, {out / 'pass_at_1.png'}")
+    md.write_text(text + "\n")
+    plot(results, png)
+    print("\n" + text + f"\n\nwrote {results_path}, {md}, {png}")
+
+
+def add_humaneval(path: Path) -> int:
+    """Score HumanEval (greedy) for the base model and every trained checkpoint of a finished
+    record, with the record's own settings, then resummarize it in place. For a run made without
+    ``--humaneval``; the time and commit of the addition are recorded."""
+    import json
+
+    from benchmarks.self_improve_bench import record
+
+    results = json.loads(path.read_text())
+    args = argparse.Namespace(**{**results["settings"], "humaneval": True})
+    args.out = Path(args.out)
+    for label in results["evals"]:
+        checkpoint = None if label == "base" else results["training"][label]["checkpoint"]
+        if checkpoint is not None and not Path(checkpoint).exists():
+            raise SystemExit(f"{label}: checkpoint {checkpoint} is gone; HumanEval needs the run's checkpoints")
+    results["data"]["humaneval"] = [p.id for p in problem_sets(args, arm_config(args, "ours"))[0]["humaneval"]]
+    for label in results["evals"]:
+        print(f"{label}: scoring HumanEval", flush=True)
+        checkpoint = None if label == "base" else results["training"][label]["checkpoint"]
+        results["evals"][label]["humaneval"] = _child(phase_score, args, checkpoint, ["humaneval"])["humaneval"]
+        record.save(path, results)
+    results.setdefault("added", []).append({"what": "humaneval", "at": record.now(), **record.git_state(),
+                                            "loadavg": record.loadavg()})
+    return resummarize(path)
 
 
 def resummarize(path: Path) -> int:
@@ -417,6 +452,11 @@ def resummarize(path: Path) -> int:
 
     results = json.loads(path.read_text())
     results.setdefault("resummarized", []).append({"at": record.now(), **record.git_state()})
+    if "finished" not in results:  # the run was stopped: say so in the record, and what it lacks
+        planned = [label for label, _, _ in planned_runs(argparse.Namespace(**results["settings"]))]
+        missing = [label for label in planned if label not in results["evals"]]
+        results["stopped_early"] = {"noticed_at": record.now(), "loadavg": record.loadavg(), "not_run": missing}
+        print(f"{path}: the run did not finish; summarizing what it scored (not run: {', '.join(missing) or 'none'})")
     write_summary(results, path, lambda: record.save(path, results))
     return 0
 

@@ -70,8 +70,8 @@ def bootstrap_mean(values: Sequence[float] | Sequence[Sequence[float]], *, strat
         raise ValueError(f"bootstrap: level must be in (0, 1), got {level}")
     if resamples < 1:
         raise ValueError(f"bootstrap: resamples must be >= 1, got {resamples}")
-    if strata is not None and clusters is not None:
-        raise ValueError("bootstrap: strata and clusters together are not supported; pass one")
+    if strata is not None and (clusters is not None or x.ndim == 2):
+        raise ValueError("bootstrap: strata with clusters or with several runs are not supported; pass one")
     rng = np.random.default_rng(seed)
     if x.ndim == 1 and clusters is None:
         return _problem_bootstrap(x, strata, rng, resamples, level)

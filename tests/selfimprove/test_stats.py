@@ -114,6 +114,7 @@ def test_runs_that_agree_give_the_single_run_interval():
 
 @pytest.mark.parametrize("call, match", [
     (lambda: bootstrap_mean([1.0, 0.0], strata=["a", "b"], clusters=["a", "b"]), "not supported"),
+    (lambda: bootstrap_mean([[1.0, 0.0]], strata=["a", "b"]), "not supported"),
     (lambda: bootstrap_mean([1.0, 0.0], clusters=["a"]), "cluster labels"),
     (lambda: paired_difference([[1, 0, 1]], [1, 0]), "pair them"),
     (lambda: bootstrap_mean(np.zeros((2, 2, 2))), "2-d"),
