@@ -34,8 +34,9 @@ split's are 8. HumanEval's problems are resampled one by one.
 The random control (``--random-seeds``) can be trained once per seed: an SFT round on the model's
 own programs can move greedy decoding template by template whatever it is trained on (in the
 2026-11-30 record the control's kept programs passed their tests 20% of the time, and its greedy
-pass@1 still rose by 0.15), so one seed's change can be that seed's luck. With several seeds, ``random`` is their mean
-and its interval resamples seeds as well as templates. ``ours`` and TRL run once (one seed).
+pass@1 still rose by 0.15), so one seed's change can be that seed's luck. With several seeds,
+``random`` is their mean and its interval resamples seeds as well as templates. ``ours`` and TRL
+run once (one seed).
 
 Writes ``<out>/results.json`` (git commit, pip freeze, machine, load average before and after,
 every arm's config and training record, per-problem results, the summary), ``<out>/pass_at_1.png``
@@ -161,8 +162,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             x, y = rows(a, mode), rows(b, mode)
             if len(y) == 1:
                 return paired_difference(x, y[0], clusters=clusters).to_dict()
-            iv = paired_difference(y, x[0], clusters=clusters).to_dict()  # b has the runs: b - a, negated
-            return {**iv, "estimate": -iv["estimate"], "low": -iv["high"], "high": -iv["low"]}
+            return (-paired_difference(y, x[0], clusters=clusters)).to_dict()  # b has the runs: -(b - a)
 
         for mode in evals["base"][split]:
             key = f"{split}/{mode}"
@@ -345,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.set_defaults(**{k: v for k, v in SMOKE.items() if k != "loop_sets"})
     args = parser.parse_args(argv)
     args.loop_sets = SMOKE["loop_sets"] if args.smoke else []
+    for given in (args.resummarize, args.add_humaneval):
+        if given is not None and not given.is_file():
+            parser.error(f"{given}: no such record; pass the results JSON a finished run wrote")
     if args.resummarize:
         return resummarize(args.resummarize)
     if args.add_humaneval:
@@ -375,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
                 rec = _child(phase_trl, args, lr, args.sweep_minutes, str(args.out / "sweep" / f"lr={lr:g}"))
                 sweep[f"{lr:g}"] = {**rec, "val": _child(phase_score, args, rec["checkpoint"], ["val"])["val"]}
                 print(f"  sweep lr={lr:g}: val greedy pass@1 {mean_of(sweep[f'{lr:g}']['val']['greedy']):.3f}", flush=True)
-            best = max(args.trl_lrs, key=lambda lr: (mean_of(sweep[f"{lr:g}"]["val"]["greedy"]), -lr) if sweep else 0)
+            best = (max(args.trl_lrs, key=lambda lr: (mean_of(sweep[f"{lr:g}"]["val"]["greedy"]), -lr))
+                    if sweep else args.trl_lrs[0])
             trained = _child(phase_trl, args, best, args.budget_minutes, str(args.out / "trl_grpo"))
             trained["sweep"] = sweep
         else:
@@ -428,14 +432,14 @@ def add_humaneval(path: Path) -> int:
     results = json.loads(path.read_text())
     args = argparse.Namespace(**{**results["settings"], "humaneval": True})
     args.out = Path(args.out)
-    for label in results["evals"]:
-        checkpoint = None if label == "base" else results["training"][label]["checkpoint"]
+    checkpoints = {label: None if label == "base" else results["training"][label]["checkpoint"]
+                   for label in results["evals"]}
+    for label, checkpoint in checkpoints.items():
         if checkpoint is not None and not Path(checkpoint).exists():
             raise SystemExit(f"{label}: checkpoint {checkpoint} is gone; HumanEval needs the run's checkpoints")
     results["data"]["humaneval"] = [p.id for p in problem_sets(args, arm_config(args, "ours"))[0]["humaneval"]]
-    for label in results["evals"]:
+    for label, checkpoint in checkpoints.items():
         print(f"{label}: scoring HumanEval", flush=True)
-        checkpoint = None if label == "base" else results["training"][label]["checkpoint"]
         results["evals"][label]["humaneval"] = _child(phase_score, args, checkpoint, ["humaneval"])["humaneval"]
         record.save(path, results)
     results.setdefault("added", []).append({"what": "humaneval", "at": record.now(), **record.git_state(),

@@ -51,6 +51,10 @@ class Interval:
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
 
+    def __neg__(self) -> "Interval":
+        """The interval of the negated statistic (b - a from a - b)."""
+        return dataclasses.replace(self, estimate=-self.estimate, low=-self.high, high=-self.low)
+
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "excludes_zero": self.excludes_zero()}
 
