@@ -444,6 +444,7 @@ def add_humaneval(path: Path) -> int:
         record.save(path, results)
     results.setdefault("added", []).append({"what": "humaneval", "at": record.now(), **record.git_state(),
                                             "loadavg": record.loadavg()})
+    record.save(path, results)  # resummarize reads the record from disk
     return resummarize(path)
 
 
@@ -456,7 +457,7 @@ def resummarize(path: Path) -> int:
 
     results = json.loads(path.read_text())
     results.setdefault("resummarized", []).append({"at": record.now(), **record.git_state()})
-    if "finished" not in results:  # the run was stopped: say so in the record, and what it lacks
+    if "finished" not in results and "stopped_early" not in results:  # say so in the record, and what it lacks
         planned = [label for label, _, _ in planned_runs(argparse.Namespace(**results["settings"]))]
         missing = [label for label in planned if label not in results["evals"]]
         results["stopped_early"] = {"noticed_at": record.now(), "loadavg": record.loadavg(), "not_run": missing}

@@ -49,3 +49,27 @@ def test_summary_pools_seeds_and_resamples_templates():
     assert diff["estimate"] == pytest.approx(1 - gains["random"]["estimate"])
     assert diff["low"] <= diff["estimate"] <= diff["high"]
     assert set(s["differences"]["parametric/greedy"]) == {"ours - random"}  # seeds are not compared one by one
+
+
+def test_adding_humaneval_keeps_its_note_and_the_first_stop_notice(tmp_path, monkeypatch):
+    import json
+
+    ids = ["p-0", "p-1"]
+    he = ["HumanEval/0", "HumanEval/1"]
+    path = tmp_path / "record.json"
+    noticed = {"noticed_at": "earlier", "loadavg": [0.0, 0.0, 0.0], "not_run": ["trl_grpo"]}
+    path.write_text(json.dumps({"settings": {**vars(_args()), "out": str(tmp_path)}, "stopped_early": noticed,
+                                "training": {"ours": {"checkpoint": str(tmp_path)}},
+                                "evals": _evals({"base": [0.0, 1.0], "ours": [1.0, 1.0]}, ids),
+                                "data": {"parametric": ids}}))
+    scored = {"greedy": {"problems": {i: {"correct": 1.0} for i in he}, "truncated_fraction": 0.0}}
+    monkeypatch.setattr(bench, "problem_sets", lambda args, cfg: ({"humaneval": [argparse.Namespace(id=i) for i in he]},
+                                                                  [], []))
+    monkeypatch.setattr(bench, "arm_config", lambda args, arm: None)
+    monkeypatch.setattr(bench, "_child", lambda fn, args, checkpoint, splits: {"humaneval": scored})
+    monkeypatch.setattr(bench, "write_summary", lambda results, path, save: save())
+    assert bench.add_humaneval(path) == 0
+    record = json.loads(path.read_text())
+    assert [a["what"] for a in record["added"]] == ["humaneval"]
+    assert record["stopped_early"] == noticed  # a later resummary does not move when the stop was noticed
+    assert record["data"]["humaneval"] == he and record["evals"]["ours"]["humaneval"] == scored
