@@ -3,10 +3,15 @@
 Equal training wall-clock, evaluations off the clock, and no arm counted past its budget:
 
 - loop arms (``ours``, ``plain_rft``, ``ours_grpo``, ``random``) run ``selfimprove train`` one
-  round at a time (``--resume`` semantics: each call adds a round to the same run directory). A
-  round starts only when the previous round of the same strategy, plus 10%, still fits in the
-  budget; the arm is scored at the last round that *ended* within it. The loop's clock
-  (``train_wall_s``) counts sampling, verifying and updating, not its evaluations.
+  round at a time, each in its own process (``--resume`` semantics: each call adds a round to the
+  same run directory). A round starts only when the previous round of the same strategy, plus
+  10%, still fits in the budget; the arm is scored at the last round that *ended* within it. The
+  loop's clock (``train_wall_s``) counts sampling, verifying and updating, not its evaluations.
+  A round that is sure to end past the budget is stopped there rather than run to its end (it
+  could not count, and with accumulated data a second round can take 1.6x the first): from
+  round 2 on, once its process has run longer than what is left of the budget plus
+  :data:`STARTUP_ALLOWANCE_S` (process start and model load, off the clock) before its update
+  finished, the process group is killed and the round is recorded as ``abandoned``.
 - the TRL arm stops before a step that, at the last step's duration, would end past the budget.
 
 So every arm trains for at most the budget; the record says how much of it each used, with its
@@ -26,6 +31,10 @@ from selfimprove.config import Config
 
 #: A round starts only if the last round of its strategy, times this, still fits.
 ROUND_MARGIN = 1.1
+#: Off-the-clock time a round's process may take before its clock starts (interpreter and
+#: library start-up, loading the model and the task; about 20 s here). Generous on purpose: a
+#: round is stopped only when it cannot count, however slowly its process started.
+STARTUP_ALLOWANCE_S = 120.0
 
 #: How each loop arm differs from ``ours`` (configs/benchmark_self_improve.yaml as it is).
 LOOP_ARMS: dict[str, list[str]] = {
@@ -56,19 +65,78 @@ def next_round_fits(history: list[dict[str, Any]], next_strategy: str, budget_s:
 
 def run_loop_arm(cfg: Config, budget_s: float) -> dict[str, Any]:
     """Train ``cfg`` round by round within ``budget_s``; continue its run directory if it exists."""
-    from selfimprove.train.loop import run_train
-
     run_dir = cfg.run_dir
+    abandoned = None
     while True:
         state = _state(run_dir)
         history, done = state["history"], state["rounds_done"]
         if done >= cfg.train.rounds or not next_round_fits(history, cfg.train.strategy_for(done + 1), budget_s):
             break
         round_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, rounds=done + 1))
-        run_train(round_cfg, resume=(run_dir / "config.yaml").exists(), quiet=True)
+        left_s = budget_s - (history[-1]["train_wall_s"] if history else 0.0)
+        if not run_round(round_cfg, done + 1, left_s if done else None):
+            abandoned = done + 1
+            print(f"  {cfg.run.name}: round {abandoned} stopped: it would have ended past the budget", flush=True)
+            break
         print(f"  {cfg.run.name}: round {done + 1} done at {_state(run_dir)['train_wall_s'] / 60:.2f} min of training",
               flush=True)
-    return loop_arm_result(cfg, budget_s)
+    return {**loop_arm_result(cfg, budget_s), "abandoned_round": abandoned}
+
+
+def run_round(cfg: Config, round: int, left_s: float | None, poll_s: float = 1.0) -> bool:
+    """Run round ``round`` of ``cfg`` (``train.rounds == round``) as ``selfimprove train`` in its own
+    process group. With ``left_s`` (the budget left when it starts), stop it once it has run
+    ``left_s + STARTUP_ALLOWANCE_S`` without finishing its update, and return False."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    import torch
+
+    run_dir = cfg.run_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "round.yaml"
+        configio.dump(cfg, config)
+        cmd = [sys.executable, "-m", "selfimprove.cli", "train", "--config", str(config)]
+        if (run_dir / "config.yaml").exists():
+            cmd.append("--resume")
+        env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads()), "TOKENIZERS_PARALLELISM": "false"}
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, start_new_session=True)
+        if not watch(proc, round, run_dir, left_s, poll_s):
+            return False
+    if proc.returncode:
+        raise RuntimeError(f"round {round} of {run_dir} failed (exit {proc.returncode}); see {run_dir}/train.log")
+    return True
+
+
+def watch(proc, round: int, run_dir: Path, left_s: float | None, poll_s: float = 1.0) -> bool:  # noqa: ANN001
+    """Wait for ``proc`` (a Popen in its own session); False if it had to be stopped (see :func:`run_round`)."""
+    started = time.perf_counter()
+    while proc.poll() is None:
+        late = left_s is not None and time.perf_counter() - started > left_s + STARTUP_ALLOWANCE_S
+        if late and f"{round}:train" not in _state(run_dir).get("completed", []):
+            _kill_group(proc)
+            return False
+        time.sleep(poll_s)
+    return True
+
+
+def _kill_group(proc) -> None:  # noqa: ANN001 - a Popen started in its own session
+    """SIGTERM the round's whole process group (verifier workers and sandboxes too), then SIGKILL."""
+    import os
+    import signal
+    import subprocess
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=15)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def loop_arm_result(cfg: Config, budget_s: float) -> dict[str, Any]:

@@ -181,3 +181,49 @@ def test_resume_continues_the_same_experiment_and_refuses_another(tmp_path, monk
     with pytest.raises(SystemExit, match="budget_minutes"):
         state["changed"] = []
         script.start(script.parse_args(["--smoke", "--out", str(tmp_path / "b"), "--resume"]))
+
+
+def _live_members(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that still run (a zombie left to an init that does not reap is dead)."""
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            live.append(int(stat.parent.name))
+    return live
+
+
+def test_a_round_that_cannot_end_within_the_budget_is_stopped_with_its_process_group(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setattr(arms, "STARTUP_ALLOWANCE_S", 0.3)
+    proc = subprocess.Popen(["bash", "-c", "sleep 60 & sleep 60"], start_new_session=True)
+    t0 = time.perf_counter()
+    assert arms.watch(proc, 2, tmp_path, left_s=0.2, poll_s=0.05) is False
+    assert time.perf_counter() - t0 < 15 and proc.poll() is not None
+    time.sleep(0.2)
+    assert _live_members(proc.pid) == []  # the backgrounded sleep went with it
+    # once the round's update is done its clock has stopped: its evaluation runs to the end
+    (tmp_path / "state.json").write_text(json.dumps({"completed": ["2:generate", "2:train"]}))
+    proc = subprocess.Popen(["sleep", "1"], start_new_session=True)
+    assert arms.watch(proc, 2, tmp_path, left_s=0.0, poll_s=0.05) is True and proc.returncode == 0
+
+
+def test_a_loop_arm_runs_each_round_in_its_own_process(tmp_path, monkeypatch):
+    from selfimprove.config import load_config
+
+    sets = ["model.name=tiny-random", "run.device=cpu", f"run.output_dir={tmp_path}", "run.name=arm", "task.num_train=8",
+            "task.num_test=2", "sampling.max_new_tokens=8", "train.prompts_per_round=4", "train.rft.samples_per_prompt=2",
+            "train.rft.rationalize.enabled=false", "train.rft.batch_size=4", "train.rft.epochs=1", "train.rounds=2",
+            "train.eval_before=false", "verifier.workers=1", "train.keep_checkpoints=3"]
+    out = arms.run_loop_arm(load_config(None, sets), budget_s=3600)
+    assert out["abandoned_round"] is None and [r["counted"] for r in out["rounds"]] == [True, True]
+    assert out["checkpoint"].endswith("round-002") and Path(out["checkpoint"]).exists()
+    # a third round that cannot fit: started anyway here, then stopped before its update ends
+    monkeypatch.setattr(arms, "STARTUP_ALLOWANCE_S", 0.0)
+    monkeypatch.setattr(arms, "next_round_fits", lambda *a: True)
+    out = arms.run_loop_arm(load_config(None, [*sets, "train.rounds=3"]), budget_s=out["train_min"] * 60)
+    assert out["abandoned_round"] == 3 and len(out["rounds"]) == 2 and out["checkpoint"].endswith("round-002")
