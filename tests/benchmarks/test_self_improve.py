@@ -225,5 +225,5 @@ def test_a_loop_arm_runs_each_round_in_its_own_process(tmp_path, monkeypatch):
     # a third round that cannot fit: started anyway here, then stopped before its update ends
     monkeypatch.setattr(arms, "STARTUP_ALLOWANCE_S", 0.0)
     monkeypatch.setattr(arms, "next_round_fits", lambda *a: True)
-    out = arms.run_loop_arm(load_config(None, [*sets, "train.rounds=3"]), budget_s=out["train_min"] * 60)
+    out = arms.run_loop_arm(load_config(None, [*sets, "train.rounds=3"]), budget_s=out["train_min"] * 60 + 1e-3)  # (minutes * 60 may round below the seconds)
     assert out["abandoned_round"] == 3 and len(out["rounds"]) == 2 and out["checkpoint"].endswith("round-002")
