@@ -18,8 +18,8 @@ Arms, in one invocation, each from the base model with the same training wall-cl
 Clock: training only (sampling, verifying, updating). A loop arm runs one round per
 ``selfimprove train --resume`` call and starts a round only when the last round of the same
 strategy, plus 10%, still fits in the budget; it is scored at its last round that ended within
-the budget, and a round sure to end past it is stopped there (``self_improve_bench/arms.py``). The TRL arm stops before a step that would end past the budget. Evaluations are off
-the clock; the loop's own per-round evaluation is shrunk to ``--loop-eval-problems`` problems.
+the budget, and a round sure to end past it is stopped there (``self_improve_bench/arms.py``).
+The TRL arm stops before a step that would end past the budget. Evaluations are off the clock; the loop's own per-round evaluation is shrunk to ``--loop-eval-problems`` problems.
 
 Scoring (off the clock, same seed and problems for every policy): the base model and each arm,
 greedy (T = 0, 1 sample) and sampled (T = ``--temperature``, ``--samples`` per problem) pass@1 on

@@ -31,17 +31,23 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).resolve()
-#: The benchmark's measured sizes (benchmarks/self_improve.py FULL), so the train split is its own.
-SPLIT = dict(train=300, val=30, test=100, ood=50, seed=2026)
 BASELINES = ("ours", "plain_rft")
 
 
-def dev_splits(dev: int, split: dict[str, int] = SPLIT):
+def benchmark_split() -> dict[str, int]:
+    """The measured benchmark's split sizes and seed (benchmarks/self_improve.py), so the train split is its own."""
+    from benchmarks.self_improve import FULL, parse_args
+
+    return {**{k: FULL[k] for k in ("train", "val", "test", "ood")}, "seed": parse_args([]).seed}
+
+
+def dev_splits(dev: int, split: dict[str, int] | None = None):
     """(the benchmark's splits, dev problems, family by id); raises if dev shares a key with any split."""
     from benchmarks.self_improve_bench import data
     from selfimprove.tasks.arithmetic import generate
     from selfimprove.tasks.base import check_disjoint
 
+    split = split or benchmark_split()
     splits = data.build(**split)
     drawn: list = []
     for fam in (f for f in data.FAMILIES if f.trained):
@@ -76,24 +82,24 @@ def run_variant(out: str, name: str, overrides: list[str], settings: dict[str, A
 
     import torch
 
+    from benchmarks.self_improve import FULL
     from benchmarks.self_improve_bench import arms, phases, record, scoring
     from selfimprove.evaluate import evaluate
     from selfimprove.train.policy import load_policy
-    from verifiers.runtime import VerifierRuntime
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     torch.set_num_threads(settings["threads"])
-    bench = {"budget_minutes": settings["budget_minutes"], "model": settings["model"], "val_eval": 30,
+    bench = {"budget_minutes": settings["budget_minutes"], "model": settings["model"], "val_eval": FULL["val_eval"],
              "strict_format": False, "loop_overrides": [*settings["common"], *overrides]}
     cfg = phases.loop_config(bench, Path(out), "ours")
     load0, t0 = record.loadavg(), time.perf_counter()
     trained = arms.run_loop_arm(dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, name=name)),
                                 settings["budget_minutes"] * 60)
     load1 = record.loadavg()
-    _, dev = dev_splits(settings["dev"])
+    _, dev = dev_splits(settings["dev"], settings["split"])
     policy = load_policy(cfg, trained["checkpoint"])
     mcfg = scoring.mode_config(cfg, "greedy", eval_cap=settings["eval_cap"], samples=1, sampled_t=0.0)
-    with VerifierRuntime("math", {}, workers=cfg.verifier.workers, deadline_s=cfg.verifier.deadline_s) as runtime:
+    with phases._eval_runtime(cfg) as runtime:
         metrics, traces = evaluate(policy, dev, mcfg, runtime)
     trained.pop("config")
     return {"overrides": overrides, "training": trained, "loadavg_training": [load0, load1],
@@ -152,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     given = dict(args.variant)
     names = [*BASELINES, *given]
     settings = {"budget_minutes": args.budget_minutes, "dev": args.dev, "eval_cap": args.eval_cap,
-                "model": args.model, "threads": args.threads, "split": SPLIT, "common": args.common}
+                "model": args.model, "threads": args.threads, "split": benchmark_split(), "common": args.common}
     path = args.out / "results.json"
     if args.resume and path.exists():
         results = record.load(path)
@@ -161,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     elif path.exists():
         raise SystemExit(f"{path} exists; pass --resume to add variants to it, or another --out")
     else:
-        splits, dev = dev_splits(args.dev)
+        splits, dev = dev_splits(args.dev, settings["split"])
         data.write_training_files(splits, args.out / "data")
         results = {"settings": settings, "environment": {**record.git_state(), "machine": record.machine()},
                    "dev_ids": [q.id for q in dev], "family": {q.id: splits.family[q.id] for q in dev},
