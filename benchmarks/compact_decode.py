@@ -45,10 +45,10 @@ WORKLOADS = {  # name: (samples per problem, temperature, max new tokens)
 def requests(problems: int):
     from benchmarks.self_improve_bench import data
     from benchmarks.tune_self_improve import benchmark_split
-    from selfimprove import configio
+    from selfimprove.config import load_config
     from selfimprove.sampling import requests_for
 
-    cfg = configio.load(REPO / "configs" / "benchmark_self_improve.yaml")
+    cfg = load_config(REPO / "configs" / "benchmark_self_improve.yaml")
     return requests_for(data.build(**benchmark_split()).val[:problems], cfg.task)
 
 
