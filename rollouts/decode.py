@@ -5,7 +5,7 @@ is padded and still costs a full forward pass per step. On a CPU, which is compu
 is most of the cost of an evaluation at a generous token cap: one answer that runs to the cap
 keeps 127 finished ones computing with it. :func:`decode` removes a row from the batch (and its
 KV cache, with ``Cache.batch_select_indices``) the step it emits an EOS token, so a step costs
-what its live rows cost. ``benchmarks/rollouts.py`` measures it against ``generate``.
+what its live rows cost. ``benchmarks/compact_decode.py`` measures it against ``generate``.
 
 Written by hand because ``generate`` has no option for it (continuous batching in transformers
 is a separate serving API, ``generate_batch``, without our logprob recording or seeding).
@@ -19,7 +19,7 @@ of forward passes); :class:`rollouts.engine.RolloutEngine` uses ``generate`` for
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterable
 
 import torch
 import transformers.generation.utils
@@ -33,7 +33,7 @@ CACHE_KWARG = "cache" if "cache" in getattr(transformers.generation.utils, "ALL_
 
 @torch.no_grad()
 def decode(model, ids: torch.Tensor, mask: torch.Tensor, *, repeats: int, max_new_tokens: int,  # noqa: ANN001
-           warp: Callable[[torch.Tensor], torch.Tensor], sample: bool, eos_ids: Sequence[int],
+           warp: Callable[[torch.Tensor], torch.Tensor], sample: bool, eos_ids: Iterable[int],
            pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Continue the left-padded prompts ``ids`` [P, L] (``mask`` their attention mask) ``repeats``
     times each. Returns (tokens, logprobs), both [P * repeats, T] with rows in ``repeat_interleave``

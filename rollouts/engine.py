@@ -168,11 +168,17 @@ class RolloutEngine:
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         ids, mask = enc.input_ids, enc.attention_mask  # [P, L]
         if p.compact and not p.stop and not _zero3():
+            warpers = LogitsProcessorList(_warpers(p))  # built once, not per decode step
             new, logprobs = decode(self.model, ids, mask, repeats=g, max_new_tokens=p.max_new_tokens,
-                                   warp=lambda scores: LogitsProcessorList(_warpers(p))(None, scores),
-                                   sample=p.temperature > 0, eos_ids=sorted(self._eos_ids),
-                                   pad_id=self.tokenizer.pad_token_id)
-            return [self._trace(chunk[k // g], k % g, new[k], logprobs[k]) for k in range(new.shape[0])]
+                                   warp=lambda scores: warpers(None, scores), sample=p.temperature > 0,
+                                   eos_ids=self._eos_ids, pad_id=self.tokenizer.pad_token_id)
+        else:
+            new, logprobs = self._generate(ids, mask, g)
+        return [self._trace(chunk[k // g], k % g, new[k], logprobs[k]) for k in range(new.shape[0])]
+
+    def _generate(self, ids: torch.Tensor, mask: torch.Tensor, g: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(tokens, logprobs) [P*G, T] from transformers' ``generate`` (stop strings, ZeRO-3, ``compact=False``)."""
+        p = self.params
         recorder = _SampledLogprobRecorder()
         kwargs: dict[str, Any] = dict(
             max_new_tokens=p.max_new_tokens,
@@ -192,7 +198,7 @@ class RolloutEngine:
         )
         new = out.sequences[:, ids.shape[1] :]  # [P*G, T]
         logprobs = recorder.finish(new[:, -1]) if new.shape[1] else new.new_zeros(new.shape, dtype=torch.float)
-        return [self._trace(chunk[k // g], k % g, new[k], logprobs[k]) for k in range(new.shape[0])]
+        return new, logprobs
 
     def _prefill(self, ids: torch.Tensor, mask: torch.Tensor, g: int):
         """Encode each prompt once (all but its last token) and repeat the cache G times."""
