@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -16,6 +17,8 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 import yaml
 
 T = TypeVar("T")
+#: A number in exponent notation, e.g. 3e-5 or 1.5E+3: what PyYAML leaves as a string when it lacks a dot.
+_EXPONENT_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+")
 
 
 class ConfigError(ValueError):
@@ -87,6 +90,8 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str], moved: dict[str
         return {str(k): _convert(v, val_tp, f"{key}.{k}", problems, moved) for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str) and _EXPONENT_FLOAT.fullmatch(value.strip()):
+        return float(value)  # YAML 1.1 (PyYAML) reads 3e-5, without a dot, as a string
     if tp in (int, float) and isinstance(value, bool) or not isinstance(value, tp):
         problems.append(f"'{key}' must be {_type_name(tp)}, got {value!r} ({type(value).__name__})")
         return None

@@ -58,6 +58,15 @@ def test_int_accepted_for_float_and_resolved_config_roundtrips(tmp_path):
     assert load_config(tmp_path / "c.yaml") == cfg
 
 
+def test_exponent_notation_is_a_float_but_other_strings_are_not():
+    # PyYAML (YAML 1.1) reads 3e-5 as the string '3e-5'; users write learning rates that way.
+    cfg = load_config(None, ["train.grpo.learning_rate=3e-5", "sampling.temperature=7E-1"])
+    assert cfg.train.grpo.learning_rate == 3e-5 and cfg.sampling.temperature == 0.7
+    for bad in ("fast", "nan", "3e", "e-5"):
+        with pytest.raises(ConfigError, match="train.grpo.learning_rate' must be float"):
+            load_config(None, [f"train.grpo.learning_rate={bad}"])
+
+
 def test_every_field_has_help():
     for key, _, _, help_text in configio.describe(Config):
         assert help_text, f"{key} has no help text"
