@@ -13,7 +13,7 @@ Arms:
   schedule [rft, rft, rft, grpo]; the same file is used to develop and to measure).
 - ``trl_grpo_tuned``: TRL's GRPOTrainer as a competent user sets it: T 0.7, 4 prompts x 8
   generations per step, DAPO loss, beta 0, clip-higher (epsilon 0.2 / 0.28), constant learning
-  rate picked by a sweep (``--sweep-lrs``, default 3e-6, 1e-5, 3e-5) on a validation split carved
+  rate picked by a sweep (``--sweep-lrs``, default 1e-5, 3e-5, 1e-4) on a validation split carved
   from train, scored by greedy pass@1. With ``--sweep-minutes`` equal to the budget (the default)
   each sweep run is a full-budget run and the best one *is* the arm (no retraining).
 - ``plain_rft``: our loop reduced to sample -> keep verified (per-prompt cap, dedupe) -> TRL
@@ -68,7 +68,7 @@ ARMS = ("ours", "trl_grpo_tuned", "plain_rft", "ours_grpo", "random")
 #: (4 loop arms + 3 full-length sweep runs, the best of which is the TRL arm) = 49 min; cap
 #: calibration ~2 min; 6 scorings of 250 problems x (1 greedy + 4 sampled) at the calibrated cap,
 #: ~4-7 min each; 3 sweep validation evals ~1 min each; process start-up ~2 min: ~85-100 min.
-FULL = dict(budget_minutes=7.0, sweep_lrs=[3e-6, 1e-5, 3e-5], train=300, val=30, test=100, ood=50, eval_cap="auto",
+FULL = dict(budget_minutes=7.0, sweep_lrs=[1e-5, 3e-5, 1e-4], train=300, val=30, test=100, ood=50, eval_cap="auto",
             cap_ladder=[64, 96, 128, 192, 256, 384, 512], eval_samples=4, val_eval=30,
             trl=dict(prompts_per_step=4, num_generations=8), loop_overrides=[])
 #: --smoke: every code path, tiny sizes (numbers mean nothing).
