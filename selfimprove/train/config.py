@@ -146,7 +146,9 @@ class TrainConfig:
         help="Update strategy per round (names from selfimprove.train.strategies); the last entry repeats, "
         "e.g. [rft, rft, grpo].",
     )
-    prompts_per_round: int | None = field(64, help="Train prompts sampled each round (None = the whole train split).")
+    prompts_per_round: int | None = field(
+        64, help="Train prompts sampled each round (None = the whole train split); a grpo round samples at most "
+        "grpo.steps_per_round x grpo.prompts_per_step of them, what it trains on.")
     reward: Literal["verifier", "random"] = field(
         "verifier",
         help="'random' is a control: every training verdict (sampled phases and grpo rewards) is a coin flip "

@@ -65,15 +65,17 @@ class RoundContext:
                                 stats=stats, backend=self.cfg.rollouts)
 
     def generate(self, round: int, k: int,
-                 keep: Callable[[list[Trace], list[Problem], RolloutStats], "tuple[list[Trace], list[bool]]"]
-                 ) -> tuple[list[Trace], list[bool]]:
+                 keep: Callable[[list[Trace], list[Problem], RolloutStats], "tuple[list[Trace], list[bool]]"],
+                 n: int | None = None) -> tuple[list[Trace], list[bool]]:
         """The ``generate`` phase every strategy starts with: ``train.prompts_per_round`` prompts from
-        the curriculum, ``k`` attempts each; ``keep(traces, prompts, stats)`` returns the traces (it
-        may add some) and which of them the update uses. Updates the pass rates."""
+        the curriculum (fewer when the strategy needs only ``n``), ``k`` attempts each;
+        ``keep(traces, prompts, stats)`` returns the traces (it may add some) and which of them the
+        update uses. Updates the pass rates."""
 
         def make(stats: RolloutStats):
             seed = self.seed(round, "generate")
-            prompts = self.choose(self.cfg.train.prompts_per_round, seed=seed)
+            limits = [c for c in (self.cfg.train.prompts_per_round, n) if c is not None]
+            prompts = self.choose(min(limits) if limits else None, seed=seed)
             traces, kept = keep(self.sample(self.requests(prompts), k, round=round, seed=seed, stats=stats), prompts, stats)
             return traces, kept, k
 

@@ -5,7 +5,8 @@ All of the policy-gradient math is TRL's: ``loss_type``, ``beta``, ``epsilon`` /
 ``GRPOConfig``. What we add around it:
 
 - :meth:`GRPO.collect`: the round's prompts are the groups of the generate phase
-  (``num_generations`` attempts each) that had reward variance; with ``drop_zero_variance``,
+  (``num_generations`` attempts each, on ``steps_per_round * prompts_per_step`` prompts at most:
+  what the round trains on) that had reward variance; with ``drop_zero_variance``,
   flat groups are dropped and replaced by groups of fresh prompts in up to ``refill_passes``
   extra passes (DAPO's dynamic sampling, once per round; see :mod:`selfimprove.train.curriculum`);
 - generation goes through TRL's ``rollout_func`` to our engine, which first serves those
@@ -62,7 +63,9 @@ class GRPO(Strategy):
             varied, _ = split_by_variance(traces)
             return traces, [t.problem_id in varied for t in traces]  # kept = the groups the update trains on
 
-        generated, kept = ctx.generate(round, g.num_generations, keep)
+        # The update trains on steps_per_round x prompts_per_step groups: sampling more prompts than
+        # that only costs time (the refill passes replace groups without reward variance).
+        generated, kept = ctx.generate(round, g.num_generations, keep, n=g.steps_per_round * g.prompts_per_step)
         groups = group_by_problem(t for t, k in zip(generated, kept) if k)
         return RoundData(round, ctx.problems, generated, groups=groups)
 
