@@ -111,14 +111,26 @@ def run_round(cfg: Config, round: int, left_s: float | None, poll_s: float = 1.0
 
 
 def watch(proc, round: int, run_dir: Path, left_s: float | None, poll_s: float = 1.0) -> bool:  # noqa: ANN001
-    """Wait for ``proc`` (a Popen in its own session); False if it had to be stopped (see :func:`run_round`)."""
-    started = time.perf_counter()
-    while proc.poll() is None:
-        late = left_s is not None and time.perf_counter() - started > left_s + STARTUP_ALLOWANCE_S
-        if late and f"{round}:train" not in _state(run_dir).get("completed", []):
-            _kill_group(proc)
-            return False
-        time.sleep(poll_s)
+    """Wait for ``proc`` (a Popen in its own session); False if it had to be stopped (see :func:`run_round`).
+
+    The round runs in its own session, so Ctrl-C does not reach it and nothing kills it with us:
+    if waiting is interrupted, or the process that started this one exits (a killed benchmark or
+    tuner), the round's process group is stopped here rather than left training on the cores."""
+    import os
+
+    started, parent = time.perf_counter(), os.getppid()
+    try:
+        while proc.poll() is None:
+            if os.getppid() != parent:
+                raise RuntimeError(f"the process that started round {round} of {run_dir} exited; round stopped")
+            late = left_s is not None and time.perf_counter() - started > left_s + STARTUP_ALLOWANCE_S
+            if late and f"{round}:train" not in _state(run_dir).get("completed", []):
+                _kill_group(proc)
+                return False
+            time.sleep(poll_s)
+    except BaseException:
+        _kill_group(proc)
+        raise
     return True
 
 
