@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from . import arms, data, record, scoring
 from .summary import eval_cap
@@ -20,7 +20,7 @@ BENCH = Path(__file__).resolve().parents[1]
 CONFIG = BENCH.parent / "configs" / "benchmark_self_improve.yaml"
 
 
-def loop_config(settings: dict[str, Any], out: Path, arm: str):
+def loop_config(settings: dict[str, Any], out: Path, arm: str, extra: Sequence[str] = ()):
     """The resolved config of a loop arm (``ours`` is the config file itself, plus paths)."""
     from selfimprove.config import load_config
 
@@ -29,7 +29,7 @@ def loop_config(settings: dict[str, Any], out: Path, arm: str):
             f"eval.max_problems={settings['val_eval']}"]
     if settings["strict_format"]:
         sets.append("verifier.name=strict")
-    return load_config(CONFIG, [*sets, *arms.LOOP_ARMS.get(arm, []), *settings["loop_overrides"]])
+    return load_config(CONFIG, [*sets, *arms.LOOP_ARMS.get(arm, []), *settings["loop_overrides"], *extra])
 
 
 def _splits(results: dict[str, Any]) -> data.Splits:
@@ -136,6 +136,14 @@ def best_learning_rate(results: dict[str, Any]) -> float:
     return max(sorted(runs, key=lambda v: v["learning_rate"]), key=lambda v: v["val_pass@1"])["learning_rate"]
 
 
+def _sweep_lr(results: dict[str, Any], arm: str) -> list[str]:
+    """``ours_grpo`` trains at the learning rate the TRL sweep chose, so the two GRPOs differ in
+    what they do, not in a learning rate tuned for one of them (the config's when there is no sweep)."""
+    if arm != "ours_grpo" or "trl_grpo_tuned" not in results["settings"]["arms"]:
+        return []
+    return [f"train.grpo.learning_rate={best_learning_rate(results)!r}"]
+
+
 def train_arm(results: dict[str, Any], out: Path, arm: str):
     """Train ``arm`` (or adopt its committed training) and return its trained policy."""
     from selfimprove.models import load_model
@@ -152,7 +160,7 @@ def train_arm(results: dict[str, Any], out: Path, arm: str):
             if arm == "trl_grpo_tuned":
                 entry, _ = _trl(results, out, best_learning_rate(results), s["budget_minutes"], "trl_grpo_tuned")
             else:
-                entry = arms.run_loop_arm(loop_config(s, out, arm), s["budget_minutes"] * 60)
+                entry = arms.run_loop_arm(loop_config(s, out, arm, _sweep_lr(results, arm)), s["budget_minutes"] * 60)
             entry.update(seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
         if arm == "trl_grpo_tuned":
             entry["sweep"] = {k: v["val_pass@1"] for k, v in results["phases"].items() if k.startswith("sweep/lr=")}

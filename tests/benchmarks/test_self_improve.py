@@ -147,6 +147,8 @@ def test_smoke_run_writes_the_whole_record_and_resumes(tmp_path):
         entry = results["phases"][f"train/{arm}"]
         assert entry["done"] and entry["config"] and entry["steps"] >= 0
     assert results["phases"]["train/trl_grpo_tuned"]["reused_sweep_run"]
+    chosen = results["phases"]["train/trl_grpo_tuned"]["learning_rate"]  # our GRPO trains at the sweep's choice
+    assert results["phases"]["train/ours_grpo"]["config"]["train"]["grpo"]["learning_rate"] == chosen
     assert (out / "table.md").read_text().count("| ours") >= 2 and (out / "gains.png").exists()
     subprocess.run([*cmd, "--resume"], check=True, cwd=REPO, timeout=600)  # nothing left to do: re-renders
     again = json.loads((out / "results.json").read_text())
@@ -210,6 +212,33 @@ def test_a_round_that_cannot_end_within_the_budget_is_stopped_with_its_process_g
     (tmp_path / "state.json").write_text(json.dumps({"completed": ["2:generate", "2:train"]}))
     proc = subprocess.Popen(["sleep", "1"], start_new_session=True)
     assert arms.watch(proc, 2, tmp_path, left_s=0.0, poll_s=0.05) is True and proc.returncode == 0
+
+
+@pytest.mark.parametrize("interruption", ["ctrl-c", "orphaned"])
+def test_a_round_does_not_outlive_an_interrupted_or_killed_benchmark(tmp_path, monkeypatch, interruption):
+    import os
+    import time
+
+    proc = subprocess.Popen(["bash", "-c", "sleep 60 & sleep 60"], start_new_session=True)
+    if interruption == "ctrl-c":  # the first wait is interrupted; later sleeps (the kill's waits) are real
+        real_sleep, calls = time.sleep, []
+
+        def interrupted(seconds):
+            calls.append(seconds)
+            if len(calls) == 1:
+                raise KeyboardInterrupt
+            real_sleep(seconds)
+        monkeypatch.setattr(time, "sleep", interrupted)
+        error = KeyboardInterrupt
+    else:  # the benchmark (our parent) was killed: we are re-parented
+        parents = iter([os.getppid(), -1])
+        monkeypatch.setattr(os, "getppid", lambda: next(parents, -1))
+        error = RuntimeError
+    with pytest.raises(error):
+        arms.watch(proc, 2, tmp_path, left_s=None, poll_s=0.05)
+    assert proc.poll() is not None
+    time.sleep(0.2)
+    assert _live_members(proc.pid) == []
 
 
 def test_a_loop_arm_runs_each_round_in_its_own_process(tmp_path, monkeypatch):
