@@ -9,8 +9,9 @@ before and after, every arm's resolved config, the sweep, per-problem results an
 
 Arms:
 
-- ``ours``: ``selfimprove train`` with configs/benchmark_self_improve.yaml as it is (the default
-  schedule [rft, rft, rft, grpo]; the same file is used to develop and to measure).
+- ``ours``: ``selfimprove train`` with configs/benchmark_self_improve.yaml as it is (rft rounds
+  with the pass-rate curriculum, chosen on a dev split by benchmarks/tune_self_improve.py; the
+  same file is used to develop and to measure).
 - ``trl_grpo_tuned``: TRL's GRPOTrainer as a competent user sets it: T 0.7, 4 prompts x 8
   generations per step, DAPO loss, beta 0, clip-higher (epsilon 0.2 / 0.28), constant learning
   rate picked by a sweep (``--sweep-lrs``, default 1e-5, 3e-5, 1e-4) on a validation split carved
@@ -20,7 +21,7 @@ Arms:
   SFTTrainer at our RFT learning rate: no curriculum, no STaR hints, no accumulation across
   rounds, and verified traces fill the cap at random (not shortest first).
 - ``ours_grpo``: our grpo strategy alone (our engine, reuse of the generate phase's groups,
-  zero-variance filtering and refill).
+  zero-variance filtering and refill), at the learning rate the TRL sweep chose.
 - ``random``: ``ours`` with ``train.reward: random`` (coin-flip verdicts while training).
 
 Problems (``self_improve_bench/data.py``): 2-digit + and 2-digit x 1-digit (train / val / test,
@@ -68,6 +69,7 @@ ARMS = ("ours", "trl_grpo_tuned", "plain_rft", "ours_grpo", "random")
 #: (4 loop arms + 3 full-length sweep runs, the best of which is the TRL arm) = 49 min; cap
 #: calibration ~2 min; 6 scorings of 250 problems x (1 greedy + 4 sampled) at the calibrated cap,
 #: ~4-7 min each; 3 sweep validation evals ~1 min each; process start-up ~2 min: ~85-100 min.
+#: Measured 2026-11-30, before row-compacted decoding: 127 min, of which scoring took ~75.
 FULL = dict(budget_minutes=7.0, sweep_lrs=[1e-5, 3e-5, 1e-4], train=300, val=30, test=100, ood=50, eval_cap="auto",
             cap_ladder=[64, 96, 128, 192, 256, 384, 512], eval_samples=4, val_eval=30,
             trl=dict(prompts_per_step=4, num_generations=8), loop_overrides=[])
