@@ -14,7 +14,7 @@ sequences as the benchmark does. Reported per workload: the median wall time of 
 median of the per-repeat ratios (generate / compact) and, for greedy decoding, how many
 completions differ (compaction changes what is computed, not what is decoded). Sampled draws of
 a seed differ between the two ways, so their token counts are reported beside the times.
-The script alone writes the JSON record (commit, machine, load average, every repeat).
+The script alone writes the JSON record (commit and dirty files, machine, load average, every repeat).
 """
 
 from __future__ import annotations
@@ -22,10 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -73,17 +70,16 @@ def main() -> None:
 
     import torch
 
+    from benchmarks.self_improve_bench import record as provenance
     from selfimprove.models import load_model
 
     loaded = load_model(args.model, device="cpu")
     reqs = requests(args.problems)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    record = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "commit": commit,
-              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
-              "torch": torch.__version__, "threads": torch.get_num_threads(), "model": args.model,
-              "problems": len(reqs), "loadavg_before": os.getloadavg(), "workloads": {}}
+    record = {"started": provenance.now(), **provenance.git_state(), "machine": provenance.machine(),
+              "threads": torch.get_num_threads(), "model": args.model, "problems": len(reqs),
+              "loadavg_before": provenance.loadavg(), "workloads": {}}
     print(f"{args.model}, {len(reqs)} problems, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"load {os.getloadavg()[0]:.2f}")
+          f"load {record['loadavg_before'][0]:.2f}")
     for workload in WORKLOADS:
         runs: dict[str, list[dict]] = {"generate": [], "compact": []}
         for r in range(args.repeats):
@@ -99,7 +95,7 @@ def main() -> None:
         print(f"{workload:15s} generate {entry['generate']['median_s']:6.1f} s   compact {entry['compact']['median_s']:6.1f} s"
               f"   speedup {entry['speedup_median']:.2f}x (per repeat {', '.join(f'{x:.2f}' for x in ratios)})"
               + (f"   greedy completions differing: {differ}/{len(reqs)}" if WORKLOADS[workload][1] == 0 else ""))
-    record["loadavg_after"] = os.getloadavg()
+    record["loadavg_after"] = provenance.loadavg()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.json}")
