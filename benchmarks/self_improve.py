@@ -37,14 +37,24 @@ difference between arms carries a 95% paired bootstrap interval over problems; n
     python benchmarks/self_improve.py --resume        # continue a killed run (same commit, same settings)
     python benchmarks/self_improve.py --report runs/bench-self-improve/results.json   # re-render table + PNG
     python benchmarks/self_improve.py --strict-format # every arm trained on the strict-format reward
+    python benchmarks/self_improve.py --seeds 0 1 2 --arms ours plain_rft trl_grpo_tuned random   # seeds
 
 Each phase (the base model's evaluation, one sweep run, one arm: train then evaluate) runs in its
 own process and commits its results to ``results.json`` when it ends, so a killed run loses at
 most the phase in flight; ``--resume`` reruns that phase (a loop arm continues from its last
 completed round).
 
-Limits: one training run per arm (the intervals cover problem sampling, not seed-to-seed
-variance of training); wall-clock budgets make results depend on the machine and its load (the
+Seeds: on this benchmark one training run's outcome depends on its seed far more than on the
+problems it is scored on (the dev split, benchmarks/results/tune_self_improve_2026-12-01.md: one
+config gave 0.475, 0.240, 0.505 with seeds 0, 1, 2). ``--seeds`` trains every arm once per run
+seed (``run.seed``: sampling, shuffling and the TRL trainer); an arm's score is then its mean
+over seeds, and its intervals resample seeds as well as problems. The TRL learning rate is swept
+at the first seed only; the other seeds train at the chosen rate. All arms run at the first seed
+before any runs at the second, so a stopped run still holds a complete one-seed record. Cost:
+about 12 min per arm and seed on 2 CPU cores.
+
+Limits: by default one training run per arm (the intervals then cover problem sampling, not
+seed-to-seed variance of training); wall-clock budgets make results depend on the machine and its load (the
 record keeps the load average); rounds of the loop arms are indivisible, so a loop arm may use
 up to one round less than the budget (the record says how much each arm used).
 """
@@ -102,6 +112,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="model.name for every arm (default: the config's)")
     p.add_argument("--strict-format", action="store_true", help="train every arm on the 'strict' verifier's reward")
     p.add_argument("--seed", type=int, default=2026, help="seed of the problem splits")
+    p.add_argument("--seeds", type=int, nargs="+", metavar="RUN_SEED",
+                   help="train every arm once per run seed; scores are means over seeds, intervals resample "
+                        "seeds too (default: one run, at the config's run.seed)")
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads (1 on a busy machine: two threads "
                                                           "on two oversubscribed cores stall each other)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -127,7 +140,14 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         "model": args.model or cfg.model.name, "train_cap": cfg.sampling.max_new_tokens,
         "sampled_temperature": 0.7, "strict_format": args.strict_format,
         "loop_overrides": [*base["loop_overrides"], *args.overrides], "threads": args.threads,
+        "seeds": _unique(args.seeds) if args.seeds else [cfg.run.seed],
     }
+
+
+def _unique(seeds: list[int]) -> list[int]:
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--seeds: {seeds} repeats a seed; each seed is one training run")
+    return seeds
 
 
 # -- the parent: plan, provenance, one process per phase -----------------------------------------
@@ -136,7 +156,10 @@ def plan(settings: dict[str, Any]) -> list[str]:
     phases = (["calibrate"] if settings["eval_cap"] == "auto" else []) + ["eval/base"]
     if "trl_grpo_tuned" in settings["arms"]:
         phases += [f"sweep/lr={lr:g}" for lr in settings["sweep_lrs"]]
-    return phases + [f"arm/{arm}" for arm in settings["arms"]]
+    from benchmarks.self_improve_bench.summary import run_label
+
+    # every arm at the first seed, then every arm at the next: a stopped run is a complete record of fewer seeds
+    return phases + [f"arm/{run_label(arm, seed, settings)}" for seed in settings["seeds"] for arm in settings["arms"]]
 
 
 def start(args: argparse.Namespace) -> dict[str, Any]:

@@ -15,12 +15,14 @@ Two more sources of variance can be resampled, where a benchmark has them:
   of problems.
 - several training runs (a 2-d ``values``, one row per run, e.g. one seed each, all scored on the
   same problems): runs are resampled too, so seed-to-seed variance of training is in the interval
-  and the estimate is the mean over runs.
+  and the estimate is the mean over runs. Strata combine with runs; two multi-run arms are
+  compared with the problems resampled together and each arm's runs on their own.
 
     gain = paired_difference(after, before, strata=families)   # an Interval
     print(gain)                     # +0.120 [+0.065, +0.175] (95%)
     gain.excludes_zero()            # True: the claim "it improved" holds at this level
     paired_difference(runs_after, before, clusters=templates)  # [runs, problems] vs [problems]
+    paired_difference(runs_ours, runs_peer, strata=families)   # [runs, problems] vs [runs', problems]
 
 Limits: percentile intervals (not BCa), which undercover a little for small samples and for
 means near 0 or 1. With a single run per arm, seed-to-seed variance of training is *not* in the
@@ -46,7 +48,7 @@ class Interval:
     level: float = 0.95
     n: int = 0  # problems
     clusters: int | None = None  # independent units resampled, where problems were clustered
-    runs: int = 1  # training runs averaged (and resampled, when more than one)
+    runs: int = 1  # training runs averaged (and resampled, when more than one); of a difference: the fewer side's
 
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
@@ -67,6 +69,20 @@ def bootstrap_mean(values: Sequence[float] | Sequence[Sequence[float]], *, strat
                    level: float = 0.95, seed: int = 0) -> Interval:
     """Percentile bootstrap interval of the mean of ``values`` (one value per problem, or one row of
     per-problem values per training run), resampling problems (or ``clusters`` of them) and runs."""
+    x = _checked(values, level, resamples)
+    if strata is not None and clusters is not None:
+        raise ValueError("bootstrap: strata with clusters are not supported; pass one")
+    rng = np.random.default_rng(seed)
+    if x.ndim == 1 and clusters is None:
+        return _problem_bootstrap(x, strata, rng, resamples, level)
+    runs = x if x.ndim == 2 else x[None, :]
+    units, unit_draws = _unit_draws(rng, resamples, runs.shape[1], strata, clusters)
+    means = _resampled_means(runs, units, unit_draws, _draw_counts(rng, resamples, runs.shape[0]))
+    return _interval(float(runs.mean()), means, level, runs.shape[1],
+                     len(units) if clusters is not None else None, runs.shape[0])
+
+
+def _checked(values: Any, level: float, resamples: int) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     if x.ndim not in (1, 2) or x.size == 0:
         raise ValueError(f"bootstrap: need per-problem values (1-d, or 2-d [runs, problems]), got shape {x.shape}")
@@ -74,24 +90,39 @@ def bootstrap_mean(values: Sequence[float] | Sequence[Sequence[float]], *, strat
         raise ValueError(f"bootstrap: level must be in (0, 1), got {level}")
     if resamples < 1:
         raise ValueError(f"bootstrap: resamples must be >= 1, got {resamples}")
-    if strata is not None and (clusters is not None or x.ndim == 2):
-        raise ValueError("bootstrap: strata with clusters or with several runs are not supported; pass one")
-    rng = np.random.default_rng(seed)
-    if x.ndim == 1 and clusters is None:
-        return _problem_bootstrap(x, strata, rng, resamples, level)
-    runs = x if x.ndim == 2 else x[None, :]
-    units = _strata_indices(clusters if clusters is not None else range(runs.shape[1]), runs.shape[1])
-    sums = np.stack([runs[:, idx].sum(axis=1) for idx in units], axis=1)  # [runs, units]
-    sizes = np.array([len(idx) for idx in units], dtype=float)
-    n_runs, n_units = sums.shape
-    unit_draws = _draw_counts(rng, resamples, n_units)  # [R, units]: times each unit is drawn
-    run_draws = _draw_counts(rng, resamples, n_runs)  # [R, runs]
-    totals = (unit_draws @ sums.T * run_draws).sum(axis=1) / n_runs  # [R]: summed over drawn runs, averaged
-    means = totals / (unit_draws @ sizes)
+    return x
+
+
+def _interval(estimate: float, means: np.ndarray, level: float, n: int, clusters: int | None, runs: int) -> Interval:
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
-    return Interval(float(runs.mean()), float(low), float(high), level, runs.shape[1],
-                    len(units) if clusters is not None else None, n_runs)
+    return Interval(estimate, float(low), float(high), level, n, clusters, runs)
+
+
+def _unit_draws(rng: np.random.Generator, resamples: int, n: int, strata: Sequence[Any] | None,
+                clusters: Sequence[Any] | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """The resampled units (clusters, or single problems) and [R, units]: how often each is drawn.
+    With ``strata`` (single problems only) each stratum's problems are drawn among themselves, so
+    every resample keeps the strata's sizes."""
+    units = _strata_indices(clusters if clusters is not None else range(n), n)
+    if strata is None:
+        return units, _draw_counts(rng, resamples, len(units))
+    if len(strata) != n:
+        raise ValueError(f"bootstrap: {len(strata)} strata labels for {n} values")
+    unit_stratum = [strata[int(idx[0])] for idx in units]  # units are single problems here
+    counts = np.zeros((resamples, len(units)))
+    for group in _strata_indices(unit_stratum, len(units)):
+        counts[:, group] = _draw_counts(rng, resamples, len(group))
+    return units, counts
+
+
+def _resampled_means(runs: np.ndarray, units: list[np.ndarray], unit_draws: np.ndarray,
+                     run_draws: np.ndarray) -> np.ndarray:
+    """[R]: the mean over drawn runs of the per-problem mean over drawn units, per resample."""
+    sums = np.stack([runs[:, idx].sum(axis=1) for idx in units], axis=1)  # [runs, units]
+    sizes = np.array([len(idx) for idx in units], dtype=float)
+    totals = (unit_draws @ sums.T * run_draws).sum(axis=1) / runs.shape[0]  # [R]: summed over drawn runs, averaged
+    return totals / (unit_draws @ sizes)
 
 
 def _problem_bootstrap(x: np.ndarray, strata: Sequence[Any] | None, rng: np.random.Generator, resamples: int,
@@ -102,10 +133,7 @@ def _problem_bootstrap(x: np.ndarray, strata: Sequence[Any] | None, rng: np.rand
     for idx in groups:  # each stratum resampled on its own: its size is the same in every resample
         draws = rng.integers(0, len(idx), size=(resamples, len(idx)))  # [R, n_s]
         sums += x[idx][draws].sum(axis=1)
-    means = sums / len(x)
-    tail = (1 - level) / 2
-    low, high = np.quantile(means, [tail, 1 - tail])
-    return Interval(float(x.mean()), float(low), float(high), level, len(x))
+    return _interval(float(x.mean()), sums / len(x), level, len(x), None, 1)
 
 
 def _draw_counts(rng: np.random.Generator, resamples: int, n: int) -> np.ndarray:
@@ -116,15 +144,29 @@ def _draw_counts(rng: np.random.Generator, resamples: int, n: int) -> np.ndarray
     return counts
 
 
-def paired_difference(a: Sequence[float] | Sequence[Sequence[float]], b: Sequence[float], *,
-                      strata: Sequence[Any] | None = None, clusters: Sequence[Any] | None = None,
+def paired_difference(a: Sequence[float] | Sequence[Sequence[float]], b: Sequence[float] | Sequence[Sequence[float]],
+                      *, strata: Sequence[Any] | None = None, clusters: Sequence[Any] | None = None,
                       resamples: int = DEFAULT_RESAMPLES, level: float = 0.95, seed: int = 0) -> Interval:
-    """Interval of mean(a - b), where ``a[i]`` and ``b[i]`` are scores of the same problem ``i``
-    (``a`` may hold one row per training run; ``b``, e.g. the base model, is one row)."""
+    """Interval of mean(a) - mean(b), where ``a[..., i]`` and ``b[..., i]`` are scores of the same
+    problem ``i``. Either side may hold one row per training run. Against one row (e.g. the base
+    model) the difference is taken per problem and run; when both sides have rows of their own
+    (two arms, trained with several seeds each), the problems are resampled once for both and each
+    side's runs on their own: seed ``k`` of one arm has nothing to pair with in the other."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape[-1:] != b.shape or b.ndim != 1:
+    if a.shape[-1:] != b.shape[-1:] or a.ndim not in (1, 2) or b.ndim not in (1, 2):
         raise ValueError(f"paired_difference: scores of shape {a.shape} vs {b.shape}; pair them by problem first")
-    return bootstrap_mean(a - b, strata=strata, clusters=clusters, resamples=resamples, level=level, seed=seed)
+    if b.ndim == 1:
+        return bootstrap_mean(a - b, strata=strata, clusters=clusters, resamples=resamples, level=level, seed=seed)
+    _checked(b, level, resamples)
+    if strata is not None and clusters is not None:
+        raise ValueError("bootstrap: strata with clusters are not supported; pass one")
+    ra = a if a.ndim == 2 else a[None, :]
+    rng = np.random.default_rng(seed)
+    units, unit_draws = _unit_draws(rng, resamples, b.shape[1], strata, clusters)
+    means = (_resampled_means(ra, units, unit_draws, _draw_counts(rng, resamples, ra.shape[0]))
+             - _resampled_means(b, units, unit_draws, _draw_counts(rng, resamples, b.shape[0])))
+    return _interval(float(ra.mean() - b.mean()), means, level, b.shape[1],
+                     len(units) if clusters is not None else None, min(ra.shape[0], b.shape[0]))
 
 
 def _strata_indices(strata: Sequence[Any], n: int) -> list[np.ndarray]:

@@ -1,4 +1,5 @@
-"""One phase of a benchmark run, in its own process: ``eval/base``, ``sweep/lr=<lr>``, ``arm/<name>``.
+"""One phase of a benchmark run, in its own process: ``eval/base``, ``sweep/lr=<lr>``, ``arm/<name>``
+(``arm/<name>@<seed>`` for the second and later run seeds).
 
 A phase reads the run's settings from ``results.json`` (never from its own command line, so every
 phase of a run uses the same ones), rebuilds the splits and checks they are the recorded ones,
@@ -14,17 +15,21 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import arms, data, record, scoring
-from .summary import eval_cap
+from .summary import eval_cap, run_label, run_seeds
 
 BENCH = Path(__file__).resolve().parents[1]
 CONFIG = BENCH.parent / "configs" / "benchmark_self_improve.yaml"
 
 
-def loop_config(settings: dict[str, Any], out: Path, arm: str, extra: Sequence[str] = ()):
-    """The resolved config of a loop arm (``ours`` is the config file itself, plus paths)."""
+def loop_config(settings: dict[str, Any], out: Path, arm: str, extra: Sequence[str] = (), seed: int | None = None):
+    """The resolved config of a loop arm (``ours`` is the config file itself, plus paths) at run
+    seed ``seed`` (default: the first of the run's seeds)."""
     from selfimprove.config import load_config
 
-    sets = [f"task.path={out / 'data'}", f"run.output_dir={out / 'runs'}", f"run.name={arm}", "run.overwrite=true",
+    seed = run_seeds(settings)[0] if seed is None else seed
+    name = run_label(arm, seed, settings).replace("@", "-seed")
+    sets = [f"task.path={out / 'data'}", f"run.output_dir={out / 'runs'}", f"run.name={name}", f"run.seed={seed}",
+            "run.overwrite=true",
             f"train.time_budget_minutes={settings['budget_minutes']}", f"model.name={settings['model']}",
             f"eval.max_problems={settings['val_eval']}"]
     if settings["strict_format"]:
@@ -97,9 +102,9 @@ def _commit_phase(out: Path, name: str, entry: dict[str, Any]) -> None:
     record.save(out / "results.json", fresh)
 
 
-def _trl(results: dict[str, Any], out: Path, lr: float, minutes: float, run_name: str):
+def _trl(results: dict[str, Any], out: Path, lr: float, minutes: float, run_name: str, seed: int | None = None):
     s = results["settings"]
-    cfg = loop_config(s, out, "ours")
+    cfg = loop_config(s, out, "ours", seed=seed)
     settings = dataclasses.replace(arms.TRLSettings(), temperature=s["sampled_temperature"], **s["trl"])
     reward = "strict" if s["strict_format"] else cfg.verifier.name
     return arms.run_trl_arm(cfg, _splits(results).train, lr, minutes * 60, out / "runs" / run_name, settings, reward)
@@ -144,37 +149,40 @@ def _sweep_lr(results: dict[str, Any], arm: str) -> list[str]:
     return [f"train.grpo.learning_rate={best_learning_rate(results)!r}"]
 
 
-def train_arm(results: dict[str, Any], out: Path, arm: str):
-    """Train ``arm`` (or adopt its committed training) and return its trained policy."""
+def train_arm(results: dict[str, Any], out: Path, arm: str, seed: int):
+    """Train ``arm`` at run seed ``seed`` (or adopt its committed training); return the trained policy."""
     from selfimprove.models import load_model
     from selfimprove.train.policy import load_policy
 
     s = results["settings"]
-    name = f"train/{arm}"
+    label = run_label(arm, seed, s)
+    name = f"train/{label}"
     if not results["phases"].get(name, {}).get("done"):
         t0, load0 = time.perf_counter(), record.loadavg()
-        if arm == "trl_grpo_tuned" and s["sweep_minutes"] == s["budget_minutes"]:
+        first = seed == run_seeds(s)[0]  # the sweep ran at the first seed
+        if arm == "trl_grpo_tuned" and first and s["sweep_minutes"] == s["budget_minutes"]:
             # the best full-length sweep run is the arm (its own seconds and load average stay)
             entry = {**results["phases"][f"sweep/lr={best_learning_rate(results):g}"], "reused_sweep_run": True}
         else:
             if arm == "trl_grpo_tuned":
-                entry, _ = _trl(results, out, best_learning_rate(results), s["budget_minutes"], "trl_grpo_tuned")
+                entry, _ = _trl(results, out, best_learning_rate(results), s["budget_minutes"],
+                                label.replace("@", "-seed"), seed)
             else:
-                entry = arms.run_loop_arm(loop_config(s, out, arm, _sweep_lr(results, arm)), s["budget_minutes"] * 60)
+                entry = arms.run_loop_arm(loop_config(s, out, arm, _sweep_lr(results, arm), seed), s["budget_minutes"] * 60)
             entry.update(seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
         if arm == "trl_grpo_tuned":
             entry["sweep"] = {k: v["val_pass@1"] for k, v in results["phases"].items() if k.startswith("sweep/lr=")}
-        entry.update(done=True, reward="strict" if s["strict_format"] else "math")
+        entry.update(done=True, reward="strict" if s["strict_format"] else "math", seed=seed)
         _commit_phase(out, name, entry)
         results = record.load(out / "results.json")
     entry = results["phases"][name]
-    cfg = loop_config(s, out, "ours")
-    print(f"  {arm}: {entry['train_min']:.2f} min of training, {entry['steps']} optimizer steps, "
+    cfg = loop_config(s, out, "ours", seed=seed)
+    print(f"  {label}: {entry['train_min']:.2f} min of training, {entry['steps']} optimizer steps, "
           f"{entry['samples']} samples", flush=True)
     if arm == "trl_grpo_tuned":
         policy = load_model(entry["checkpoint"], device=cfg.run.device, dtype=cfg.model.dtype, seed=cfg.run.seed)
     else:
-        policy = load_policy(loop_config(s, out, arm), entry["checkpoint"])
+        policy = load_policy(loop_config(s, out, arm, seed=seed), entry["checkpoint"])
     return policy
 
 
@@ -195,7 +203,8 @@ def run_phase(out: Path, phase: str) -> int:
     elif kind == "sweep":
         sweep_run(results, out, float(name.removeprefix("lr=")))
     elif kind == "arm":
-        policy = train_arm(results, out, name)
+        arm, _, seed = name.partition("@")
+        policy = train_arm(results, out, arm, int(seed) if seed else run_seeds(results["settings"])[0])
         _score(name, policy, record.load(out / "results.json"), out)
         fresh = record.load(out / "results.json")
         fresh["phases"][phase] = {"done": True}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .summary import ARMS, eval_cap
+from .summary import ARMS, eval_cap, run_seeds
 
 GROUP_TITLES = {"overall": "held-out (all trained families)", "ood": "OOD probe (never trained)"}
 
@@ -42,8 +42,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{(inv[-1].get('loadavg_after') or [float('nan')])[0]:.2f}; {len(inv)} invocation(s).",
         f"Training budget {st['budget_minutes']:g} min per arm (evaluations off the clock); held-out: "
         f"{_sizes(results)}; pass@1 at a {cap}-token cap (training cap {tcap}); greedy = T 0; sampled = "
-        f"T {st['sampled_temperature']:g} x {st['eval_samples']}. Intervals: 95% paired bootstrap over problems "
-        f"(✓ above 0, ✗ below 0).",
+        f"T {st['sampled_temperature']:g} x {st['eval_samples']}. Intervals: 95% paired bootstrap over problems"
+        f"{_seeds_clause(s)} (✓ above 0, ✗ below 0).",
         *_cap_lines(results, cap),
         "",
         "## Arms",
@@ -56,19 +56,20 @@ def markdown(results: dict[str, Any]) -> str:
         sc = _get(s, "scores", label)
         if sc is None:
             continue
-        arm = results["phases"].get(f"train/{label}", {})
+        arm = _training(results, label)
         g, sm = sc["greedy"]["overall"], sc["sampled"]["overall"]
         gain = lambda mode, group, m: _iv(_get(s, "gains", label, mode, group, m))  # noqa: E731
         lines.append(
-            f"| {label} | {_num(arm.get('train_min'), '.1f')} | {arm.get('steps', '-')} | {arm.get('samples', '-')} "
+            f"| {label} | {arm['train_min']} | {arm['steps']} | {arm['samples']} "
             f"| {_iv(g['correct'], False)} | {gain('greedy', 'overall', 'correct')} | {_iv(sm['correct'], False)} "
             f"| {gain('sampled', 'overall', 'correct')} | {gain('greedy', 'overall', 'strict')} "
             f"| {gain('greedy', 'overall', f'correct@{tcap}')} | {gain('greedy', 'ood', 'correct')} "
             f"| {g['truncated']:.2f} / {_num(g.get(f'truncated@{tcap}'), '.2f')} | {g['boxed']:.2f} |")
-    for label in ARMS:
-        entry = results["phases"].get(f"train/{label}", {})
-        if entry.get("steps") == 0:
-            lines.append(f"\n**{label} completed no round within the budget: it is scored as the base model.**")
+    for arm in ARMS:
+        for label in _get(s, "runs", arm) or [arm]:
+            if results["phases"].get(f"train/{label}", {}).get("steps") == 0:
+                lines.append(f"\n**{label} completed no round within the budget: it is scored as the base model.**")
+    lines += _seed_lines(results)
     lines += ["", "## Per family (greedy pass@1; gain over base)", "",
               "| arm | " + " | ".join(f for f in _families(s)) + " |", "|---|" + "---|" * len(_families(s))]
     for label in ARMS:
@@ -86,6 +87,40 @@ def markdown(results: dict[str, Any]) -> str:
                          f"| {_iv(_get(d, 'greedy', 'ood', 'correct'))} |")
     lines += _settings_lines(results) + _sweep_lines(results) + _bar_lines(s)
     return "\n".join(lines) + "\n"
+
+
+def _training(results: dict[str, Any], arm: str) -> dict[str, str]:
+    """The training columns of an arm: its one run's, or each seed's joined by ' / '."""
+    labels = _get(results, "summary", "runs", arm) or [arm]
+    entries = [results["phases"].get(f"train/{label}", {}) for label in labels]
+    return {"train_min": " / ".join(_num(e.get("train_min"), ".1f") for e in entries),
+            "steps": " / ".join(str(e.get("steps", "-")) for e in entries),
+            "samples": " / ".join(str(e.get("samples", "-")) for e in entries)}
+
+
+def _seeds_clause(s: dict[str, Any]) -> str:
+    several = {arm: len(labels) for arm, labels in s.get("runs", {}).items() if len(labels) > 1}
+    if not several:
+        return " (one training run per arm: seed-to-seed variance of training is not in the intervals)"
+    return (f" and over training seeds ({', '.join(f'{a} {n}' for a, n in several.items())}; an arm's score is "
+            "the mean over its seeds)")
+
+
+def _seed_lines(results: dict[str, Any]) -> list[str]:
+    """Each seed's greedy pass@1, where an arm was trained with several."""
+    s = results["summary"]
+    several = {arm: labels for arm, labels in s.get("runs", {}).items() if len(labels) > 1}
+    if not several:
+        return []
+    lines = ["", "## Per seed (overall greedy pass@1 of each training run; the arm's score is their mean)", "",
+             "| arm | runs | per seed | mean |", "|---|---|---|---|"]
+    for arm, labels in several.items():
+        overall = s["scores"][arm]["greedy"]["overall"]
+        first = run_seeds(results["settings"])[0]
+        seed = lambda label: label.partition("@")[2] or str(first)  # noqa: E731
+        per_run = ", ".join(f"seed {seed(label)}: {overall['per_run'][label]:.3f}" for label in labels)
+        lines.append(f"| {arm} | {len(labels)} | {per_run} | {overall['correct']['estimate']:.3f} |")
+    return lines
 
 
 def _cap_lines(results: dict[str, Any], cap: int) -> list[str]:

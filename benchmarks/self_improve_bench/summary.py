@@ -6,6 +6,11 @@ each family on its own, and ``ood`` (the probe family). For every scored policy 
 the training cap, with bootstrap intervals; format and truncation rates as plain means. Gains
 (arm - base) and differences between arms are paired by problem (:mod:`selfimprove.stats`).
 No ratios of gains: a ratio of two small, noisy gains is noise.
+
+An arm trained with several seeds (``--seeds``) is scored once per seed: its first seed under the
+arm's name, the others as ``<arm>@<seed>``. Its score is then the mean over seeds, and every
+interval that involves it resamples its seeds as well as the problems, so training's seed-to-seed
+variance (which on this benchmark dwarfs the problem-level noise) is in the interval.
 """
 
 from __future__ import annotations
@@ -18,6 +23,27 @@ from selfimprove.stats import bootstrap_mean, paired_difference
 ARMS = ("ours", "trl_grpo_tuned", "plain_rft", "ours_grpo", "random")
 PEERS = ("trl_grpo_tuned", "plain_rft")
 BAR_MARGIN = 0.05  # issue #12: ours must beat the best peer by this much, interval above 0
+
+
+def run_seeds(settings: dict[str, Any]) -> list[int]:
+    """The run seeds of every training arm (records from before ``--seeds``: one run, seed 0)."""
+    return list(settings.get("seeds") or [0])
+
+
+def run_label(arm: str, seed: int, settings: dict[str, Any]) -> str:
+    """The first seed's run keeps the arm's name (so a one-seed record reads as before)."""
+    return arm if seed == run_seeds(settings)[0] else f"{arm}@{seed}"
+
+
+def arm_runs(evals: dict[str, Any]) -> dict[str, list[str]]:
+    """arm -> the labels of its scored runs, in seed order, the first seed's first."""
+    out: dict[str, list[str]] = {}
+    for label in evals:
+        arm, _, seed = label.partition("@")
+        if arm in ARMS:
+            out.setdefault(arm, []).append(label)
+    order = lambda label: (0, 0) if "@" not in label else (1, int(label.partition("@")[2]))  # noqa: E731
+    return {arm: sorted(out[arm], key=order) for arm in ARMS if arm in out}
 
 
 def eval_cap(results: dict[str, Any]) -> int:
@@ -55,35 +81,46 @@ def _values(evaluation: dict[str, Any], mode: str, ids: list[str], metric: str) 
     return [rows[i][metric] for i in ids]
 
 
+def _matrix(evals: dict[str, Any], labels: list[str], mode: str, ids: list[str], metric: str) -> Any:
+    """Per-problem values of one run (1-d), or one row per run (2-d) where an arm has several."""
+    rows = [_values(evals[label], mode, ids, metric) for label in labels]
+    return rows[0] if len(rows) == 1 else rows
+
+
 def summarize(results: dict[str, Any], *, resamples: int = 10_000) -> dict[str, Any]:
     evals = results["evals"]
     grouped = groups(results)
-    scored = [label for label in ("base", *ARMS) if label in evals]
-    out: dict[str, Any] = {"scores": {}, "gains": {}, "differences": {}}
-    for label in scored:
+    runs = {**({"base": ["base"]} if "base" in evals else {}), **arm_runs(evals)}
+    out: dict[str, Any] = {"scores": {}, "gains": {}, "differences": {},
+                           "runs": {arm: labels for arm, labels in runs.items() if arm != "base"}}
+    for label, labels in runs.items():
         out["scores"][label] = {}
-        for mode, ev in evals[label].items():
+        for mode in evals[labels[0]]:
             per_group = out["scores"][label].setdefault(mode, {})
             for group, (ids, strata) in grouped.items():
-                rows = {i: ev["problems"][i] for i in ids}
+                rows = [evals[run][mode]["problems"][i] for run in labels for i in ids]
                 stats: dict[str, Any] = {}
-                for m in interval_metrics(rows):
-                    stats[m] = bootstrap_mean(_values(evals[label], mode, ids, m), strata=strata,
+                for m in interval_metrics({i: r for i, r in enumerate(rows)}):
+                    stats[m] = bootstrap_mean(_matrix(evals, labels, mode, ids, m), strata=strata,
                                               resamples=resamples).to_dict()
-                for m in rate_metrics(rows):
-                    stats[m] = sum(r[m] for r in rows.values()) / len(rows)
+                for m in rate_metrics({i: r for i, r in enumerate(rows)}):
+                    stats[m] = sum(r[m] for r in rows) / len(rows)
+                if len(labels) > 1:  # each seed's own score, for the table
+                    stats["per_run"] = {run: sum(_values(evals[run], mode, ids, "correct")) / len(ids)
+                                        for run in labels}
                 per_group[group] = stats
-    pairs = [(arm, "base") for arm in ARMS if arm in evals and "base" in evals]
-    pairs_between = list(itertools.combinations([a for a in ARMS if a in evals], 2))
+    arms = [a for a in ARMS if a in runs]
+    pairs = [(arm, "base") for arm in arms if "base" in runs]
+    pairs_between = list(itertools.combinations(arms, 2))
     for target, pair_list in (("gains", pairs), ("differences", pairs_between)):
         for a, b in pair_list:
             name = a if target == "gains" else f"{a} - {b}"
             out[target][name] = {}
-            for mode in evals[a]:
+            for mode in evals[runs[a][0]]:
                 for group, (ids, strata) in grouped.items():
-                    rows = {i: evals[a][mode]["problems"][i] for i in ids}
+                    rows = {i: evals[runs[a][0]][mode]["problems"][i] for i in ids}
                     out[target][name].setdefault(mode, {})[group] = {
-                        m: paired_difference(_values(evals[a], mode, ids, m), _values(evals[b], mode, ids, m),
+                        m: paired_difference(_matrix(evals, runs[a], mode, ids, m), _matrix(evals, runs[b], mode, ids, m),
                                              strata=strata, resamples=resamples).to_dict()
                         for m in interval_metrics(rows)}
     out["bar"] = bar(out, evals)
@@ -92,7 +129,7 @@ def summarize(results: dict[str, Any], *, resamples: int = 10_000) -> dict[str, 
 
 def bar(summary: dict[str, Any], evals: dict[str, Any]) -> dict[str, Any] | None:
     """Issue #12's bar, evaluated on this record (None until ours, a peer, random and base are scored)."""
-    peers = [p for p in PEERS if p in evals]
+    peers = [p for p in PEERS if p in summary["scores"]]
     if "ours" not in evals or not peers or "random" not in evals or "base" not in evals:
         return None
     greedy = lambda label: summary["scores"][label]["greedy"]["overall"]["correct"]["estimate"]  # noqa: E731
@@ -106,4 +143,5 @@ def bar(summary: dict[str, Any], evals: dict[str, Any]) -> dict[str, Any] | None
         "random_gain": random_gain,
         "random_gain_contains_zero": random_gain["low"] <= 0 <= random_gain["high"],
         "ood_gain_ours": summary["gains"]["ours"]["greedy"]["ood"]["correct"],
+        "runs_per_arm": {arm: len(labels) for arm, labels in summary["runs"].items()},
     }

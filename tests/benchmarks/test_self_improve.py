@@ -70,6 +70,7 @@ def arm_config(arm: str) -> dict:
         return {"trl": {"learning_rate": 1e-5, "lr_scheduler_type": "constant", "temperature": 0.7, "num_generations": 8,
                         "per_device_train_batch_size": 32, "loss_type": "dapo", "beta": 0.0, "epsilon": 0.2,
                         "epsilon_high": 0.28, "max_completion_length": 64}}
+    arm = arm.partition("@")[0]  # another seed of the arm
     return configio.to_dict(load_config(REPO / "configs" / "benchmark_self_improve.yaml", arms.LOOP_ARMS[arm]))
 
 
@@ -131,6 +132,52 @@ def test_summary_of_a_partial_record():
     results = fake_results({"ours": 0.2})
     s = summary.summarize(results, resamples=200)
     assert s["bar"] is None and list(s["gains"]) == ["ours"]
+
+
+def test_seeds_are_pooled_per_arm_and_their_spread_is_in_the_interval():
+    # ours: seeds that gain 0.4 and 0.0 (mean 0.2); plain_rft: two seeds that both gain 0.2
+    results = fake_results({"ours": 0.4, "ours@1": 0.0, "plain_rft": 0.2, "plain_rft@1": 0.2,
+                            "trl_grpo_tuned": 0.0, "random": 0.0, "random@1": 0.0})
+    for label in ("ours@1", "plain_rft@1", "random@1"):
+        results["phases"][f"train/{label}"].update(train_min=7.0, steps=9, samples=90)
+    results["settings"]["seeds"] = [0, 1]
+    s = summary.summarize(results, resamples=1000)
+    assert s["runs"]["ours"] == ["ours", "ours@1"] and s["runs"]["trl_grpo_tuned"] == ["trl_grpo_tuned"]
+    assert "ours@1" not in s["scores"] and "ours@1" not in s["gains"]
+    ours = s["scores"]["ours"]["greedy"]["overall"]
+    assert ours["correct"]["estimate"] == pytest.approx(0.5) and ours["correct"]["runs"] == 2
+    assert ours["per_run"] == {"ours": pytest.approx(0.7), "ours@1": pytest.approx(0.3)}
+    diff = s["differences"]["ours - plain_rft"]["greedy"]["overall"]["correct"]
+    assert diff["estimate"] == pytest.approx(0.0)
+    # one seed far ahead, one far behind: the pooled difference cannot claim anything either way
+    assert diff["low"] < -0.1 and diff["high"] > 0.1
+    one_seed = summary.summarize(fake_results({"ours": 0.4, "plain_rft": 0.2, "trl_grpo_tuned": 0.0,
+                                               "random": 0.0}), resamples=1000)
+    assert one_seed["differences"]["ours - plain_rft"]["greedy"]["overall"]["correct"]["low"] > 0
+    assert s["bar"]["runs_per_arm"]["ours"] == 2 and not s["bar"]["beats_best_peer_by_margin"]
+    results["summary"] = s
+    text = report.markdown(results)
+    assert "| ours | 7.5 / 7.0 | 10 / 9 | 100 / 90 |" in text
+    assert "| ours | 2 | seed 0: 0.700, seed 1: 0.300 | 0.500 |" in text and "over training seeds" in text
+
+
+def test_seeds_plan_every_arm_at_one_seed_before_the_next(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("self_improve_script", REPO / "benchmarks" / "self_improve.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    settings = script.resolve_settings(script.parse_args(["--smoke", "--out", str(tmp_path), "--seeds", "3", "5",
+                                                          "--arms", "ours", "trl_grpo_tuned"]))
+    assert script.plan(settings)[-4:] == ["arm/ours", "arm/trl_grpo_tuned", "arm/ours@5", "arm/trl_grpo_tuned@5"]
+    assert script.resolve_settings(script.parse_args(["--smoke", "--out", str(tmp_path)]))["seeds"] == [0]
+    with pytest.raises(SystemExit, match="repeats"):
+        script.resolve_settings(script.parse_args(["--smoke", "--out", str(tmp_path), "--seeds", "1", "1"]))
+    from benchmarks.self_improve_bench import phases
+
+    cfg = phases.loop_config(settings, tmp_path, "plain_rft", seed=5)
+    assert (cfg.run.seed, cfg.run.name) == (5, "plain_rft-seed5")
+    assert phases.loop_config(settings, tmp_path, "ours").run.seed == 3
 
 
 @pytest.mark.slow

@@ -112,9 +112,39 @@ def test_runs_that_agree_give_the_single_run_interval():
     assert twice.high - twice.low == pytest.approx(once.high - once.low, rel=0.15)
 
 
+def test_strata_with_runs_keep_their_sizes():
+    # within each family every problem scores the same: a stratified resample cannot move the mean
+    families = ["a"] * 30 + ["b"] * 70
+    row = np.array([1.0] * 30 + [0.0] * 70)
+    iv = bootstrap_mean(np.stack([row, row]), strata=families, seed=4)
+    assert iv.estimate == pytest.approx(0.3) and iv.low == pytest.approx(0.3) and iv.high == pytest.approx(0.3)
+    loose = bootstrap_mean(np.stack([row, row]), seed=4)
+    assert loose.high - loose.low > 0.1
+
+
+def test_two_multi_run_arms_resample_each_arms_runs():
+    rng = np.random.default_rng(8)
+    base = rng.integers(0, 2, 200).astype(float)
+    steady = np.stack([base, base, base])
+    # same mean as `steady`, but one seed solved everything and one nothing
+    erratic = np.stack([np.ones(200), base, np.zeros(200)])
+    erratic[1] = 1 - base if base.mean() < 0.5 else base  # keep the mean near steady's
+    diff = paired_difference(erratic, steady, seed=5)
+    assert diff.runs == 3 and diff.n == 200
+    assert diff.estimate == pytest.approx(erratic.mean() - steady.mean())
+    assert diff.low < 0 < diff.high and diff.high - diff.low > 0.4  # the seed spread of `erratic` is in it
+    assert paired_difference(steady, steady, seed=5).estimate == 0.0
+    # against a single row, the two-sided path is the one-row path: the same draws, the same interval
+    one_row = paired_difference(erratic, base, strata=["x", "y"] * 100, seed=6)
+    as_runs = paired_difference(erratic, base[None, :], strata=["x", "y"] * 100, seed=6)
+    assert (as_runs.estimate, as_runs.low, as_runs.high) == pytest.approx((one_row.estimate, one_row.low, one_row.high))
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: bootstrap_mean([1.0, 0.0], strata=["a", "b"], clusters=["a", "b"]), "not supported"),
-    (lambda: bootstrap_mean([[1.0, 0.0]], strata=["a", "b"]), "not supported"),
+    (lambda: bootstrap_mean([[1.0, 0.0]], strata=["a"]), "strata labels"),
+    (lambda: paired_difference([[1, 0, 1]], [[1, 0]]), "pair them"),
+    (lambda: paired_difference([[1, 0]], [[1, 0]], strata=["a", "b"], clusters=["a", "b"]), "not supported"),
     (lambda: bootstrap_mean([1.0, 0.0], clusters=["a"]), "cluster labels"),
     (lambda: paired_difference([[1, 0, 1]], [1, 0]), "pair them"),
     (lambda: bootstrap_mean(np.zeros((2, 2, 2))), "2-d"),
