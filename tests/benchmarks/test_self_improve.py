@@ -202,6 +202,22 @@ def test_smoke_run_writes_the_whole_record_and_resumes(tmp_path):
     assert len(again["invocations"]) == 2 and again["evals"] == results["evals"]
 
 
+@pytest.mark.slow
+def test_smoke_run_with_two_seeds_trains_and_scores_each_arm_twice(tmp_path):
+    out = tmp_path / "bench"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "self_improve.py"), "--smoke", "--model", "tiny-random",
+           "--out", str(out), "--budget-minutes", "0.5", "--sweep-lrs", "1e-5", "--threads", "1",
+           "--arms", "ours", "trl_grpo_tuned", "--seeds", "0", "1"]
+    subprocess.run(cmd, check=True, cwd=REPO, timeout=1800)
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["evals"]) == {"base", "ours", "ours@1", "trl_grpo_tuned", "trl_grpo_tuned@1"}
+    assert results["phases"]["train/ours@1"]["config"]["run"]["seed"] == 1
+    assert results["phases"]["train/trl_grpo_tuned@1"]["config"]["trl"]["seed"] == 1
+    assert not results["phases"]["train/trl_grpo_tuned@1"].get("reused_sweep_run")
+    assert results["summary"]["scores"]["ours"]["greedy"]["overall"]["correct"]["runs"] == 2
+    assert "| ours | 2 | seed 0:" in (out / "table.md").read_text()
+
+
 def test_resume_continues_the_same_experiment_and_refuses_another(tmp_path, monkeypatch):
     import importlib.util
 
