@@ -39,7 +39,7 @@ def arm_runs(evals: dict[str, Any]) -> dict[str, list[str]]:
     """arm -> the labels of its scored runs, in seed order, the first seed's first."""
     out: dict[str, list[str]] = {}
     for label in evals:
-        arm, _, seed = label.partition("@")
+        arm = label.partition("@")[0]
         if arm in ARMS:
             out.setdefault(arm, []).append(label)
     order = lambda label: (0, 0) if "@" not in label else (1, int(label.partition("@")[2]))  # noqa: E731
@@ -99,11 +99,12 @@ def summarize(results: dict[str, Any], *, resamples: int = 10_000) -> dict[str, 
             per_group = out["scores"][label].setdefault(mode, {})
             for group, (ids, strata) in grouped.items():
                 rows = [evals[run][mode]["problems"][i] for run in labels for i in ids]
+                by_index = dict(enumerate(rows))  # the metric finders read a {problem: row} mapping
                 stats: dict[str, Any] = {}
-                for m in interval_metrics({i: r for i, r in enumerate(rows)}):
+                for m in interval_metrics(by_index):
                     stats[m] = bootstrap_mean(_matrix(evals, labels, mode, ids, m), strata=strata,
                                               resamples=resamples).to_dict()
-                for m in rate_metrics({i: r for i, r in enumerate(rows)}):
+                for m in rate_metrics(by_index):
                     stats[m] = sum(r[m] for r in rows) / len(rows)
                 if len(labels) > 1:  # each seed's own score, for the table
                     stats["per_run"] = {run: sum(_values(evals[run], mode, ids, "correct")) / len(ids)
