@@ -22,7 +22,11 @@ Arms:
   rounds, and verified traces fill the cap at random (not shortest first).
 - ``ours_grpo``: our grpo strategy alone (our engine, reuse of the generate phase's groups,
   zero-variance filtering and refill), at the learning rate the TRL sweep chose.
-- ``random``: ``ours`` with ``train.reward: random`` (coin-flip verdicts while training).
+- ``random``: the random-reward control, ``ours`` with ``train.reward: shuffled``: the verifier's
+  verdicts on each training batch, permuted among its samples, so it trains on as many "correct"
+  samples as ``ours`` would at the same pass rate, chosen without regard to correctness. (Until
+  2026-12-01 it used ``train.reward: random``, coin flips, which keep half of all samples: far
+  more self-training than the verifier allows, so its gain was not a signal-free baseline.)
 
 Problems (``self_improve_bench/data.py``): 2-digit + and 2-digit x 1-digit (train / val / test,
 no canonical key in two splits, checked) and 3-digit + as an out-of-distribution probe that no

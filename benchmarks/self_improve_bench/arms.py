@@ -42,7 +42,7 @@ LOOP_ARMS: dict[str, list[str]] = {
     "plain_rft": ["train.schedule=[rft]", "train.curriculum.enabled=false", "train.rft.rationalize.enabled=false",
                   "train.rft.accumulate=false", "train.rft.refine.enabled=false", "train.rft.prefer=random"],
     "ours_grpo": ["train.schedule=[grpo]"],
-    "random": ["train.reward=random"],
+    "random": ["train.reward=shuffled"],  # a matched control: see selfimprove/train/random_control.py
 }
 
 

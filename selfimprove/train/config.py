@@ -149,10 +149,11 @@ class TrainConfig:
     prompts_per_round: int | None = field(
         64, help="Train prompts sampled each round (None = the whole train split); a grpo round samples at most "
         "grpo.steps_per_round x grpo.prompts_per_step of them, what it trains on.")
-    reward: Literal["verifier", "random"] = field(
+    reward: Literal["verifier", "random", "shuffled"] = field(
         "verifier",
-        help="'random' is a control: every training verdict (sampled phases and grpo rewards) is a coin flip "
-        "(p = 0.5, seeded per completion); evaluation still uses the verifier.",
+        help="Controls for training verdicts (sampled phases and grpo rewards); evaluation still uses the verifier. "
+        "'random': each is a coin flip (p = 0.5, seeded per completion); 'shuffled': the verifier's verdicts on "
+        "each batch, permuted among its samples (as many correct as the verifier gave, none tied to correctness).",
     )
     eval_before: bool = field(True, help="Evaluate the base policy on the held-out split before round 1.")
     eval_every: int = field(

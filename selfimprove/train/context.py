@@ -33,7 +33,7 @@ class RoundContext:
     train_split: list[Problem]
     rates: PassRates  # latest pass rate per train prompt (rebuilt from the store on resume)
     store: TraceStore
-    runtime: VerifierRuntime  # grades training samples (RandomControl under train.reward=random)
+    runtime: VerifierRuntime  # grades training samples (a reward control under train.reward=random|shuffled)
     policy_fn: Callable[[], LoadedModel]  # the current policy (it changes after every update)
     phase: Callable[[int, str, Make], "tuple[list[Trace], list[bool]]"]  # commit-or-resume, see above
     problems: dict[str, Problem] = dataclasses.field(init=False)  # the train split, by id

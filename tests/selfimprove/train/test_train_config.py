@@ -18,7 +18,7 @@ def test_unknown_strategy_names_the_entry_and_the_fix():
 @pytest.mark.parametrize("override, fragment", [
     ("train.curriculum.band=[0.5, 0.2]", "curriculum.band"),
     ("train.schedule=[]", "schedule must name"),
-    ("train.reward=coin", "must be one of .verifier. | .random."),
+    ("train.reward=coin", "must be one of .verifier. | .random. | .shuffled."),
     ("train.grpo.loss_typ=dapo", "did you mean 'train.grpo.loss_type'"),
     ("train.grpo.extra={use_vllm: true}", "extra.use_vllm is not supported.*rollout_func"),
     ("train.grpo.gradient_accumulation_steps=3", "must be >= 1 and divide prompts_per_step x num_generations = 32"),
