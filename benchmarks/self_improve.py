@@ -36,7 +36,7 @@ arm trains on. Scoring (``self_improve_bench/scoring.py``): greedy and sampled p
 64-token training cap beside it, with truncation and format rates. Every gain and every
 difference between arms carries a 95% paired bootstrap interval over problems; no ratios.
 
-    python benchmarks/self_improve.py                 # the measured run: 92 min on 2 quiet CPU cores (2026-12-01)
+    python benchmarks/self_improve.py                 # the measured run: 102 min on 2 quiet CPU cores (2026-12-01)
     python benchmarks/self_improve.py --smoke         # every arm end to end on tiny budgets: minutes
     python benchmarks/self_improve.py --resume        # continue a killed run (same commit, same settings)
     python benchmarks/self_improve.py --report runs/bench-self-improve/results.json   # re-render table + PNG
@@ -84,7 +84,8 @@ ARMS = ("ours", "trl_grpo_tuned", "plain_rft", "ours_grpo", "random")
 #: calibration ~2 min; 6 scorings of 250 problems x (1 greedy + 4 sampled) at the calibrated cap,
 #: ~4-7 min each; 3 sweep validation evals ~1 min each; process start-up ~2 min: ~85-100 min.
 #: Measured 2026-11-30, before row-compacted decoding: 127 min, of which scoring took ~75; 2026-12-01, with it:
-#: 92 min (eval cap 256; scoring 48 min, 26 of them the base model and the collapsed ours_grpo: long answers).
+#: 92 min (eval cap 256; scoring 48 min, 26 of them the base model and the collapsed ours_grpo: long answers);
+#: the second run that day (shuffled control, a different CPU), 102 min.
 FULL = dict(budget_minutes=7.0, sweep_lrs=[1e-5, 3e-5, 1e-4], train=300, val=30, test=100, ood=50, eval_cap="auto",
             cap_ladder=[64, 96, 128, 192, 256, 384, 512], eval_samples=4, val_eval=30,
             trl=dict(prompts_per_step=4, num_generations=8), loop_overrides=[])
