@@ -76,8 +76,12 @@ class ShuffledControl:
         return [dataclasses.replace(verdicts[j], extracted=None, feedback=note, details=None) for j in order]
 
 
+#: ``train.reward`` value -> its control; "verifier" is not a control, the runtime grades as it is.
+CONTROLS: dict[str, type[RandomControl] | type[ShuffledControl]] = {
+    "random": RandomControl, "shuffled": ShuffledControl}
+
+
 def training_runtime(cfg: Config, runtime: VerifierRuntime) -> VerifierRuntime | RandomControl | ShuffledControl:
     """What grades training samples: ``runtime`` itself, or the control ``train.reward`` names."""
-    controls = {"random": RandomControl, "shuffled": ShuffledControl}
-    control = controls.get(cfg.train.reward)
+    control = CONTROLS.get(cfg.train.reward)
     return control(runtime, cfg.run.seed) if control else runtime

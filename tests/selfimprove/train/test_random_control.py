@@ -1,7 +1,11 @@
+import json
+
 from datasets import load_dataset
 
 from selfimprove.config import load_config
 from selfimprove.train.random_control import RandomControl, ShuffledControl, training_runtime
+from selfimprove.train.loop import run_train
+from tests.selfimprove.train.helpers import tiny_overrides
 from verifiers.runtime import VerifierRuntime, VerifyItem
 
 
@@ -39,11 +43,6 @@ def test_shuffled_control_keeps_the_batch_count_but_not_which_samples_are_right(
 def test_shuffled_control_in_the_loop_sees_the_verifiers_pass_rate_on_other_samples(tmp_path):
     """One rft round, same seed, with the verifier and under the control: the same samples and the
     same training reward, but the control keeps other traces."""
-    import json
-
-    from selfimprove.train.loop import run_train
-    from tests.selfimprove.train.helpers import tiny_overrides
-
     runs = {}
     for reward in ("verifier", "shuffled"):
         cfg = load_config(None, tiny_overrides(tmp_path, reward, **{
