@@ -29,12 +29,15 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from selfimprove import rundir
+    from selfimprove import distributed, rundir
     from selfimprove.config import load_config
 
     cfg = load_config(args.config, args.overrides)
     if cfg.run.name in ("", "auto"):
-        cfg.run.name = rundir.default_run_name(args.config)
+        # One run, one directory: rank 0 names it and every rank takes that name (ranks named by
+        # their own clocks wrote to different directories when they started in different seconds).
+        distributed.init()
+        cfg.run.name = distributed.broadcast_object(rundir.default_run_name(args.config))
     return cfg
 
 

@@ -9,6 +9,7 @@ The process group is initialised on first use: NCCL when CUDA is available, gloo
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 from typing import Any, Sequence, TypeVar
 
@@ -57,6 +58,17 @@ def backend() -> str:
     return "nccl" if torch.cuda.is_available() else "gloo"
 
 
+def timeout() -> datetime.timedelta:
+    """How long a collective waits for the slowest rank: ``$SELFIMPROVE_DIST_TIMEOUT_MIN`` minutes (default 60).
+
+    Ranks reach a collective unevenly: one rank's share of a sampling phase can hold longer
+    completions or slower sandboxed programs, and rank 0 alone writes the trace store and the
+    checkpoints while the others wait. torch's default (10 minutes for NCCL) would end a healthy
+    job there; an hour still ends a truly hung one.
+    """
+    return datetime.timedelta(minutes=float(os.environ.get("SELFIMPROVE_DIST_TIMEOUT_MIN", "60")))
+
+
 def init() -> World:
     """Initialise the default process group if launched with several ranks (idempotent).
 
@@ -66,10 +78,15 @@ def init() -> World:
     if w.distributed and not dist.is_initialized():
         if torch.cuda.is_available():
             torch.cuda.set_device(w.local_rank)
-        dist.init_process_group(backend=backend(), rank=w.rank, world_size=w.world_size)
+        dist.init_process_group(backend=backend(), rank=w.rank, world_size=w.world_size, timeout=timeout())
     if w.distributed:
         skip_deepspeed_cpu_kernels()  # a multi-rank job may hand the model to DeepSpeed later
     return w
+
+
+def rank_seed(seed: int, w: World | None = None) -> int:
+    """``seed`` made distinct per rank, so ranks sampling for the same prompts do not draw the same samples."""
+    return seed + 1_000_003 * (w or world()).rank
 
 
 def barrier() -> None:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from rollouts.engine import RolloutStats
 from rollouts.trace import Trace
-from selfimprove import atomic, rundir
+from selfimprove import atomic, distributed, rundir
 from selfimprove.config import Config
 from selfimprove.metrics import summarize
 from selfimprove.models import LoadedModel, load_model
@@ -56,7 +56,11 @@ def run_eval(cfg: Config) -> dict:
     """The ``selfimprove eval`` job. Returns the metrics it wrote."""
     from selfimprove.train.store import write_traces
 
-    run_dir = rundir.prepare(cfg)
+    w = distributed.init()  # under torchrun: each rank samples its shard, metrics cover the whole split
+    if w.is_main:
+        rundir.prepare(cfg)
+    distributed.barrier()
+    run_dir = cfg.run_dir
     problems = cap_split(load_task(cfg.task)["test"], cfg.eval.max_problems)
     log.info("evaluating %s on %d %s test problems x %d samples", cfg.model.name, len(problems), cfg.task.name,
              cfg.sampling.num_samples)
@@ -65,6 +69,8 @@ def run_eval(cfg: Config) -> dict:
     t0 = time.perf_counter()
     with make_runtime(cfg) as runtime:
         metrics, traces = evaluate(loaded, problems, cfg, runtime)
+    if not w.is_main:  # every rank holds all traces and the same metrics; rank 0 writes and reports
+        return metrics
     write_traces(run_dir / "traces" / "eval.parquet", traces, phase="eval",
                  sampling=sampling_record(cfg.sampling, cfg.sampling.num_samples))
     atomic.write_json(run_dir / "metrics.json", metrics)

@@ -50,8 +50,13 @@ class LoadedModel:
 
 
 def resolve_device(device: str) -> torch.device:
+    """``auto``: this rank's GPU (``LOCAL_RANK``), else the CPU; a bare ``cuda`` also means this rank's GPU."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":  # not cuda:0 on every rank of a node
+        from selfimprove.distributed import world
+
+        return torch.device("cuda", world().local_rank)
     return torch.device(device)
 
 

@@ -76,7 +76,7 @@ def sample_and_grade(policy: LoadedModel, requests: Sequence[RolloutRequest], nu
     # Different ranks must not draw the same samples for their (different) prompts' positions.
     # The bar shows on rank 0 only, and only on a terminal (tqdm's disable=None).
     engine = build_engine(policy.model, policy.tokenizer, params, backend, model_dir=policy.path,
-                          seed=seed + 1_000_003 * w.rank, policy=policy.name, round=round,
+                          seed=distributed.rank_seed(seed, w), policy=policy.name, round=round,
                           progress=None if w.is_main else False, stats=stats)
     local = engine.generate(distributed.shard(requests, w), num_samples=num_samples) if requests else []
     t0 = time.perf_counter()

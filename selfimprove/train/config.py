@@ -29,7 +29,8 @@ class GRPOOptions:
         "constant", help="transformers scheduler; a fresh trainer runs each round, so 'linear' would decay within a round."
     )
     num_generations: int = field(8, help="Completions per prompt, the group size G (GRPOConfig.num_generations).")
-    prompts_per_step: int = field(4, help="Prompts per optimizer step; the batch is prompts_per_step x num_generations.")
+    prompts_per_step: int = field(4, help="Prompts per optimizer step on each rank (TRL's per-device batch is prompts_per_step x "
+                                 "num_generations sequences); a step trains prompts_per_step x world size groups in all.")
     gradient_accumulation_steps: int = field(
         1, help="Micro-batches per optimizer step: each forward/backward sees prompts_per_step x num_generations / "
         "this many sequences (it must divide them; TRL still generates the whole batch at once)."
@@ -148,7 +149,7 @@ class TrainConfig:
     )
     prompts_per_round: int | None = field(
         64, help="Train prompts sampled each round (None = the whole train split); a grpo round samples at most "
-        "grpo.steps_per_round x grpo.prompts_per_step of them, what it trains on.")
+        "grpo.steps_per_round x grpo.prompts_per_step x world size of them, what it trains on.")
     reward: Literal["verifier", "random", "shuffled"] = field(
         "verifier",
         help="Controls for training verdicts (sampled phases and grpo rewards); evaluation still uses the verifier. "

@@ -259,7 +259,9 @@ def run_train(cfg: Config, *, resume: bool = False, quiet: bool = False) -> list
     run_dir = cfg.run_dir
     if resume and not (run_dir / "config.yaml").exists():
         raise rundir.RunDirError(f"--resume: {run_dir} holds no run (no config.yaml); check run.name / run.output_dir")
-    if distributed.world().is_main:
+    # The process group first: without it the barrier below is a no-op and, with run.overwrite,
+    # other ranks could read the old run's state while rank 0 deletes it.
+    if distributed.init().is_main:
         run_dir = rundir.prepare(cfg, resume=resume)
     distributed.barrier()
     with run_log(run_dir, enabled=distributed.world().is_main), make_runtime(cfg) as runtime:

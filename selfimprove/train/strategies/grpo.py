@@ -5,8 +5,8 @@ All of the policy-gradient math is TRL's: ``loss_type``, ``beta``, ``epsilon`` /
 ``GRPOConfig``. What we add around it:
 
 - :meth:`GRPO.collect`: the round's prompts are the groups of the generate phase
-  (``num_generations`` attempts each, on ``steps_per_round * prompts_per_step`` prompts at most:
-  what the round trains on) that had reward variance; with ``drop_zero_variance``,
+  (``num_generations`` attempts each, on ``steps_per_round * prompts_per_step * world_size``
+  prompts at most: what the round trains on) that had reward variance; with ``drop_zero_variance``,
   flat groups are dropped and replaced by groups of fresh prompts in up to ``refill_passes``
   extra passes (DAPO's dynamic sampling, once per round; see :mod:`selfimprove.train.curriculum`);
 - generation goes through TRL's ``rollout_func`` to our engine, which first serves those
@@ -18,8 +18,10 @@ All of the policy-gradient math is TRL's: ``loss_type``, ``beta``, ``epsilon`` /
   :mod:`selfimprove.train.refine_episodes`) and the reward is its final answer's verification.
 
 Limits: one GRPOTrainer per round (its optimizer state does not carry over between rounds);
-``steps_per_round`` steps of ``prompts_per_step`` prompts each, so a round sees
-``steps_per_round * prompts_per_step`` prompts, repeated when fewer groups had variance.
+``steps_per_round`` steps of ``prompts_per_step`` prompts on each rank, so a round sees
+``steps_per_round * prompts_per_step * world_size`` prompts, repeated when fewer groups had
+variance (:func:`steps_of`). A round that takes fewer optimizer steps than that is an error,
+never a silent success.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import os
 from rollouts.backends import build_engine
 from rollouts.engine import RolloutStats
 from rollouts.trace import Trace
+from selfimprove import distributed
 from selfimprove.metrics import group_by_problem
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
@@ -48,6 +51,18 @@ from verifiers.trl_reward import reward_function
 log = logging.getLogger(__name__)
 
 
+def steps_of(problems: list[Problem], n: int) -> list[Problem]:
+    """``problems`` cycled to exactly ``n`` dataset rows (``n`` = prompts one round trains on).
+
+    TRL's ``RepeatSampler`` hands out whole generation batches of ``prompts_per_step x world_size``
+    prompts and drops an incomplete last one, so a round's dataset smaller than one batch gave an
+    empty dataloader and a round of zero optimizer steps (with only a log line from transformers).
+    Exactly ``n`` rows make one pass ``steps_per_round`` batches on any number of ranks; when fewer
+    groups had reward variance, prompts repeat (each repeat is sampled afresh).
+    """
+    return [problems[i % len(problems)] for i in range(n)]
+
+
 class GRPO(Strategy):
     name = "grpo"
 
@@ -63,9 +78,9 @@ class GRPO(Strategy):
             varied, _ = split_by_variance(traces)
             return traces, [t.problem_id in varied for t in traces]  # kept = the groups the update trains on
 
-        # The update trains on steps_per_round x prompts_per_step groups: sampling more prompts than
-        # that only costs time (the refill passes replace groups without reward variance).
-        generated, kept = ctx.generate(round, g.num_generations, keep, n=g.steps_per_round * g.prompts_per_step)
+        # The update trains on steps_per_round x prompts_per_step groups per rank: sampling more prompts
+        # than that only costs time (the refill passes replace groups without reward variance).
+        generated, kept = ctx.generate(round, g.num_generations, keep, n=self.prompts_per_round())
         groups = group_by_problem(t for t, k in zip(generated, kept) if k)
         return RoundData(round, ctx.problems, generated, groups=groups)
 
@@ -85,6 +100,11 @@ class GRPO(Strategy):
                                          seed=seed, stats=stats)
         return traces
 
+    def prompts_per_round(self) -> int:
+        """Distinct prompts one round trains on: every optimizer step takes ``prompts_per_step`` on each rank."""
+        g = self.cfg.train.grpo
+        return g.steps_per_round * g.prompts_per_step * distributed.world().world_size
+
     # -- update --
 
     def batch_args(self) -> dict[str, int]:
@@ -100,12 +120,13 @@ class GRPO(Strategy):
         # We use rollout_func knowingly (TRL marks it experimental); its warning would repeat every round.
         os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
         g = self.cfg.train.grpo
-        problems = [data.problems[pid] for pid in data.groups] or list(data.problems.values())
+        ids = list(data.groups) or list(dict.fromkeys(t.problem_id for t in data.generated))
+        problems = [data.problems[pid] for pid in ids] or list(data.problems.values())
         if not data.groups:
-            log.warning("grpo round %d: no group had reward variance; training on fresh samples of all prompts",
+            log.warning("grpo round %d: no group had reward variance; training on fresh samples of the round's prompts",
                         data.round)
         rows, by_key = [], {}
-        for p in problems:
+        for p in steps_of(problems, self.prompts_per_round()):
             messages = build_messages(p, self.cfg.task)
             by_key[prompt_key(messages)] = p
             rows.append({"prompt": messages, "reference": p.reference, "problem_id": p.id})
@@ -113,7 +134,8 @@ class GRPO(Strategy):
         if g.reuse_rollouts:
             cached = {prompt_key(group[0].messages): group for group in data.groups.values()}
         engine = build_engine(policy.model, policy.tokenizer, self.cfg.sampling, self.cfg.rollouts,
-                              model_dir=policy.path, seed=seed, policy=policy.name, round=data.round, progress=False)
+                              model_dir=policy.path, seed=distributed.rank_seed(seed), policy=policy.name,
+                              round=data.round, progress=False)
         episodes = RefineEpisodes(engine, self.runtime) if g.refine else None
         source = RolloutSource(engine, by_key, cached, episodes)
         args = GRPOConfig(
@@ -135,18 +157,25 @@ class GRPO(Strategy):
         release(trainer, keep=policy.model)  # nothing of this round's trainer (or DeepSpeed engine) lives on with the policy
         policy.model.eval()
         policy.tokenizer.padding_side = "left"
+        if trainer.state.global_step != g.steps_per_round:
+            raise RuntimeError(f"grpo round {data.round} took {trainer.state.global_step} optimizer steps, not "
+                               f"train.grpo.steps_per_round={g.steps_per_round}: the update is not committed")
         ungraded = [t for t in source.fresh if t.verification is None]
         if ungraded:
             grade(ungraded, self.runtime)
         revisions = episodes.revisions if episodes is not None else []
+        # Each rank sampled its own share of the update's rollouts: the store keeps all of them.
+        fresh = [t for part in distributed.gather_objects(source.fresh) for t in part]
+        revisions = [t for part in distributed.gather_objects(revisions) for t in part]
+        served_cached = sum(distributed.gather_objects(source.served_cached))
         history = trainer.state.log_history
         return UpdateResult(
-            steps=trainer.state.global_step, traces=source.fresh + revisions, log_history=history,
+            steps=trainer.state.global_step, traces=fresh + revisions, log_history=history,
             sampling=sampling_record(self.cfg.sampling, g.num_generations),
             metrics={"train/reward": mean_logged(history, "reward"), "train/loss": mean_logged(history, "loss"),
                      "train/entropy": mean_logged(history, "entropy"),
                      "train/completion_length": mean_logged(history, "completions/mean_length"),
-                     "train/groups": len(data.groups), "train/served_cached": source.served_cached,
-                     "train/sampled_fresh": len(source.fresh), "train/revisions": len(revisions),
+                     "train/groups": len(data.groups), "train/served_cached": served_cached,
+                     "train/sampled_fresh": len(fresh), "train/revisions": len(revisions),
                      "train/revisions_correct": sum(t.verification.correct for t in revisions)},
         )

@@ -1,0 +1,103 @@
+"""Several ranks launched as a user launches them: `launch/torchrun.sh` with a shipped config, no `run.name`.
+
+Issue #28's rehearsal of the multi-GPU path on CPU (gloo). Each test here failed before its fix:
+
+- ranks that name an unnamed run by their own clocks wrote to different run directories when they
+  started in different seconds (``test_ranks_started_seconds_apart_share_one_run_name``);
+- ``selfimprove eval`` under torchrun prepared the run directory on every rank at once and wrote
+  each rank's shard as if it were the whole split (``test_eval_on_two_ranks_scores_the_whole_split``);
+- a grpo round whose dataset held fewer prompts than one step needs took 0 optimizer steps and
+  reported success (``test_a_grpo_round_takes_its_configured_steps_on_one_rank``), and the store
+  kept only rank 0's share of the rollouts the update trained on (the 4-rank test).
+
+The 4-rank test runs ``configs/grpo.yaml`` as shipped (an rft round, then grpo) under ZeRO-3, with
+only the model swapped for the tiny random one and two rounds instead of three.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.launch.helpers import PYTHON, REPO, free_port, job_env, run
+
+TINY_MODEL = ["--set", "model.name=tiny-random", "--set", "run.device=cpu"]
+
+_NAME_PROBE = """
+import sys, time
+time.sleep(1.1 * int(sys.argv[1]))  # rank 1 starts a second later than rank 0, as ranks on a busy node do
+from selfimprove.cli import _load, build_parser
+print("RUN_NAME", _load(build_parser().parse_args(["train", "--config", "configs/grpo.yaml"])).run.name)
+import torch.distributed as dist
+if dist.is_initialized():
+    dist.destroy_process_group()
+"""
+
+
+def test_ranks_started_seconds_apart_share_one_run_name(tmp_path):
+    port = free_port()
+    procs, logs = [], []
+    for rank in (0, 1):
+        env = job_env(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+        logs.append(tmp_path / f"rank{rank}.log")
+        procs.append(subprocess.Popen([PYTHON, "-c", _NAME_PROBE, str(rank)], cwd=REPO, env=env,
+                                      stdout=logs[-1].open("w"), stderr=subprocess.STDOUT, start_new_session=True))
+    for proc in procs:
+        assert proc.wait(timeout=180) == 0, [log.read_text()[-2000:] for log in logs]
+    names = [next(line.split()[1] for line in log.read_text().splitlines() if line.startswith("RUN_NAME"))
+             for log in logs]
+    assert names[0] == names[1] and names[0].startswith("grpo-")
+
+
+def _only_run_dir(out: Path) -> Path:
+    runs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(runs) == 1, f"ranks wrote {len(runs)} run directories: {sorted(p.name for p in runs)}"
+    return runs[0]
+
+
+def test_eval_on_two_ranks_scores_the_whole_split(tmp_path):
+    out = tmp_path / "runs"
+    run(["bash", "launch/torchrun.sh", "--nproc", "2", "--", "eval", "--config", "configs/quickstart.yaml",
+         *TINY_MODEL, "--set", f"run.output_dir={out}", "--set", "eval.max_problems=6",
+         "--set", "sampling.max_new_tokens=8"], tmp_path / "eval.log")
+    metrics = json.loads((_only_run_dir(out) / "metrics.json").read_text())
+    assert (metrics["problems"], metrics["samples"]) == (6, 6 * 4)  # quickstart.yaml: 4 samples per problem
+
+
+def _grpo_steps(run_dir: Path) -> list[dict]:
+    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [m for m in metrics if "train/steps" in m and "train/sampled_fresh" in m]
+
+
+def test_a_grpo_round_takes_its_configured_steps_on_one_rank(tmp_path):
+    out = tmp_path / "runs"
+    # Two steps of 4 prompts: in round 2 only a few groups have reward variance, fewer than a step needs.
+    run([PYTHON, "-m", "selfimprove.cli", "train", "--config", "configs/grpo.yaml", *TINY_MODEL,
+         "--set", f"run.output_dir={out}", "--set", "train.rounds=2", "--set", "train.grpo.steps_per_round=2",
+         "--set", "train.eval_before=false", "--set", "train.eval_every=2"], tmp_path / "train.log")
+    (grpo,) = _grpo_steps(_only_run_dir(out))
+    assert grpo["train/steps"] == 2
+
+
+def test_four_ranks_run_the_shipped_grpo_config_under_zero3(tmp_path):
+    out = tmp_path / "runs"
+    run(["bash", "launch/torchrun.sh", "--nproc", "4", "--", "train", "--config", "configs/grpo.yaml", *TINY_MODEL,
+         "--set", f"run.output_dir={out}", "--set", "train.rounds=2",
+         "--set", "train.deepspeed=configs/deepspeed/zero3.json"], tmp_path / "train.log",
+        env=job_env(OMP_NUM_THREADS="1"))
+    run_dir = _only_run_dir(out)
+    state = json.loads((run_dir / "state.json").read_text())
+    assert state["rounds_done"] == 2 and state["completed"][-1] == "2:eval"
+    (grpo,) = _grpo_steps(run_dir)
+    g = {"steps": 8, "prompts_per_step": 4, "num_generations": 8}  # configs/grpo.yaml
+    assert grpo["train/steps"] == g["steps"]
+    # Every rank's share of the update's rollouts is in the store: 8 steps x 4 prompts x 4 ranks x 8 samples.
+    rollouts = pq.read_table(run_dir / "traces" / "round-002" / "rollouts.parquet").num_rows
+    assert rollouts == grpo["train/sampled_fresh"]
+    assert rollouts + grpo["train/served_cached"] == g["steps"] * g["prompts_per_step"] * 4 * g["num_generations"]
