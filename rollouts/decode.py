@@ -13,8 +13,8 @@ is a separate serving API, ``generate_batch``, without our logprob recording or 
 It samples exactly as ``generate`` does (softmax of the warped scores, then ``torch.multinomial``
 on the global RNG; argmax when greedy) and records log p(token) under the warped distribution,
 but the draws of a seed differ from ``generate``'s, whose batch keeps its finished rows. Greedy
-tokens are the same. Limits: no stop strings and no ZeRO-3 (whose ranks must run the same number
-of forward passes); :class:`rollouts.engine.RolloutEngine` uses ``generate`` for those.
+tokens are the same. Limits: no stop strings (:class:`rollouts.engine.RolloutEngine` uses
+``generate`` for those) and no ZeRO-3-partitioned weights (the engine refuses those).
 """
 
 from __future__ import annotations

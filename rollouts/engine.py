@@ -10,7 +10,7 @@ let ``generate`` continue from that cache. ``benchmarks/shared_prefill.py`` meas
 
 Row compaction (``sampling.compact``, the default): a finished sequence leaves the batch the
 step it stops (``rollouts/decode.py``), instead of computing padding until the chunk's longest
-sample stops as in ``generate``. Stop strings and ZeRO-3 use ``generate``.
+sample stops as in ``generate``. Stop strings use ``generate``.
 
 Limits: one process, one device; no continuous batching (a chunk's rows are not refilled with
 new prompts as others finish), so throughput is far below vLLM's on a GPU.
@@ -101,10 +101,21 @@ def _warpers(p: SamplingParams) -> list[LogitsProcessor]:
     return out
 
 
-def _zero3() -> bool:
-    from transformers.integrations import is_deepspeed_zero3_enabled
+def _check_gathered(model) -> None:  # noqa: ANN001 - a (peft-wrapped) PreTrainedModel
+    """Refuse to sample from a module whose ZeRO-3 parameters are partitioned (not gathered).
 
-    return is_deepspeed_zero3_enabled()
+    Sampling from partitioned weights all-gathers every layer at every decoding step, so every
+    rank would have to run the same number of decoding steps in the same number of ``generate``
+    calls (transformers' ``synced_gpus``); ours do not (refinement only where a rank has failed
+    attempts, fresh sampling only for groups not served from the cache), and the job would hang.
+    The loop samples from consolidated modules and GRPO's ``rollout_func`` from weights TRL
+    gathered once per call, so each rank decodes alone.
+    """
+    param = next(model.parameters(), None)
+    status = getattr(param, "ds_status", None)
+    if status is not None and status.name == "NOT_AVAILABLE":
+        raise RuntimeError("rollouts: the model's parameters are partitioned by DeepSpeed ZeRO-3; gather them first "
+                           "(deepspeed.zero.GatheredParameters, or TRL's unwrap_model_for_generation)")
 
 
 class RolloutEngine:
@@ -167,7 +178,8 @@ class RolloutEngine:
         texts = [self.render(r.messages) for r in chunk]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
         ids, mask = enc.input_ids, enc.attention_mask  # [P, L]
-        if p.compact and not p.stop and not _zero3():
+        _check_gathered(self.model)
+        if p.compact and not p.stop:
             warpers = LogitsProcessorList(_warpers(p))  # built once, not per decode step
             new, logprobs = decode(self.model, ids, mask, repeats=g, max_new_tokens=p.max_new_tokens,
                                    warp=lambda scores: warpers(None, scores), sample=p.temperature > 0,
@@ -177,7 +189,7 @@ class RolloutEngine:
         return [self._trace(chunk[k // g], k % g, new[k], logprobs[k]) for k in range(new.shape[0])]
 
     def _generate(self, ids: torch.Tensor, mask: torch.Tensor, g: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(tokens, logprobs) [P*G, T] from transformers' ``generate`` (stop strings, ZeRO-3, ``compact=False``)."""
+        """(tokens, logprobs) [P*G, T] from transformers' ``generate`` (stop strings, ``compact=False``)."""
         p = self.params
         recorder = _SampledLogprobRecorder()
         kwargs: dict[str, Any] = dict(
@@ -186,6 +198,9 @@ class RolloutEngine:
             logits_processor=LogitsProcessorList([*_warpers(p), recorder]),
             pad_token_id=self.tokenizer.pad_token_id,
             return_dict_in_generate=True,
+            # Under ZeRO-3 transformers would sync every decoding step across ranks (an all-reduce per
+            # token); our weights are gathered (see _check_gathered) and ranks call generate unevenly.
+            synced_gpus=False,
         )
         if p.temperature > 0:  # our warpers above do the work; none of generate()'s own
             kwargs.update(temperature=1.0, top_p=1.0, top_k=0)
