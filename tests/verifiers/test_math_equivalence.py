@@ -33,7 +33,8 @@ CASES = [
     ("\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", ["\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}"],
      ["\\begin{pmatrix} 1 & 3 \\\\ 2 & 4 \\end{pmatrix}"]),
     ("\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}", ["(1, -2)", "\\begin{pmatrix} 1 \\\\ -2 \\end{pmatrix}"], ["(-2, 1)"]),
-    ("12 \\text{ cm}", ["12", "12 \\text{ centimeters}", "12\\mbox{ cm}^2"], ["13 \\text{ cm}"]),
+    # Both sides with units: the units are compared too, so an area is not a length (#30).
+    ("12 \\text{ cm}", ["12", "12 \\text{ centimeters}", "0.12 \\text{ m}"], ["13 \\text{ cm}", "12\\mbox{ cm}^2"]),
     ("45^\\circ", ["45", "45^{\\circ}", "\\frac{\\pi}{4}"], ["60^\\circ"]),
     ("1 \\pm \\sqrt{2}", ["1+\\sqrt{2}, 1-\\sqrt{2}", "1-\\sqrt{2}, 1+\\sqrt{2}"], ["1+\\sqrt{2}"]),
     ("f(x) = 2x", ["f(t) = 2t", "2x"], ["f(x) = x"]),
@@ -46,6 +47,13 @@ CASES = [
     ("|x|", ["\\sqrt{x^2}", "|-x|", "\\left|x\\right|"], ["x", "-x"]),
     ("\\max(x, 0)", ["\\frac{x + |x|}{2}"], ["x", "|x|"]),
     ("x", ["\\frac{x^2}{x}"], ["|x|"]),
+    # An even root of an even power is |.|-like: sampled at negative points too (#30).
+    ("t", ["\\sqrt[3]{t^3}", "\\frac{t^2}{t}"], ["\\sqrt[6]{t^6}", "\\sqrt{t^2}", "\\sqrt[4]{t^4}", "(t^4)^{1/4}"]),
+    ("|t|", ["\\sqrt[6]{t^6}", "\\sqrt{t^2}", "(t^8)^{1/8}"], ["t"]),
+    ("x + 1", ["\\sqrt[3]{(x+1)^3}"], ["\\sqrt{(x+1)^2}", "|x + 1|", "\\sqrt{x^2 + 2x + 1}"]),
+    ("2|x|", ["\\sqrt{4x^2}"], ["2x"]),
+    ("x^2", ["\\sqrt{x^4}"], ["-x^2"]),
+    ("\\sqrt{xy}", ["\\sqrt{x}\\sqrt{y}"], []),  # no even power inside: positive points, as before
 ]
 
 

@@ -1,12 +1,15 @@
-"""Answers with units or words: the number counts, unless the words change it (verifiers/math/units.py)."""
+"""Answers with units or words: the number counts, unless the words change it (verifiers/math/units.py);
+units on both sides are compared (verifiers/math/dimensions.py)."""
 
 from __future__ import annotations
 
 import pytest
+import sympy
 
 from verifiers.base import Status
 from verifiers.math import MathVerifier
-from verifiers.math.units import drop_plain_unit, unwrap_text_numbers
+from verifiers.math.dimensions import conversion
+from verifiers.math.units import drop_plain_unit, take_unit, unwrap_text_numbers
 
 V = MathVerifier()
 
@@ -94,7 +97,9 @@ def test_text_answers_stay_text() -> None:
     assert V("\\boxed{\\text{No solution}}", "\\text{no solution}").correct
     assert V("\\boxed{\\text{none}}", "\\text{none}").correct
     assert V("\\boxed{\\text{infinitely many}}", "\\infty").correct
-    assert V("\\boxed{\\text{no solution}}", "\\text{none}").status is Status.WRONG
+    # "none" and "no solution" are one meaning (#30; test_math_words.py), "odd" is another word
+    assert V("\\boxed{\\text{no solution}}", "\\text{none}").correct
+    assert V("\\boxed{\\text{no solution}}", "\\text{odd}").status is Status.WRONG
 
 
 def test_percent_keeps_its_two_readings() -> None:
@@ -106,11 +111,49 @@ def test_percent_keeps_its_two_readings() -> None:
 
 
 def test_helpers() -> None:
-    assert unwrap_text_numbers("\\text{12 cm}") == "12"
+    assert unwrap_text_numbers("\\text{12 cm}") == "12 \\unit{cm}"  # the unit travels as a marker
+    assert unwrap_text_numbers("\\text{12 cm}^2") == "12 \\unit{cm^2}"
     assert unwrap_text_numbers("x = \\text{-3 degrees}") == "x =  -3^\\circ"
     assert unwrap_text_numbers("\\text{no solution}") == "\\text{no solution}"
     assert unwrap_text_numbers("\\text{5 million}") == "5 \\times 10^{6}"
+    assert unwrap_text_numbers("\\text{5 million dollars}") == "5 \\times 10^{6} \\unit{dollars}"
     assert unwrap_text_numbers("\\text{5 million or more}") == "\\text{5 million or more}"
-    assert drop_plain_unit("7 dollars") == "7"
+    assert drop_plain_unit("7 dollars") == "7 \\unit{dollars}"
+    assert take_unit("7 \\unit{dollars}") == ("7", "dollars")
+    assert take_unit("7 \\unit{cm} \\times 3") == ("7 \\times 3", None)
     assert drop_plain_unit("5 m") == "5 m"  # a product outside \text{}
     assert drop_plain_unit("5 more than x") == "5 more than x"
+
+
+# Both sides with units (#30): known units convert within their dimension, other units must match.
+@pytest.mark.parametrize(("answer", "reference"), [
+    ("5000 \\text{ m}", "5 \\text{ km}"), ("5 \\text{ km}", "5000 \\text{ m}"), ("500 \\text{ cm}", "5 \\text{ m}"),
+    ("3 \\text{ hours}", "180 \\text{ minutes}"), ("2 \\text{ h}", "120 \\text{ min}"), ("90 \\text{ s}", "1.5 \\text{ min}"),
+    ("2 \\text{ kg}", "2000 \\text{ g}"), ("1 \\text{ L}", "1000 \\text{ mL}"), ("1 \\text{ L}", "1000 \\text{ cm}^3"),
+    ("72 \\text{ km/h}", "20 \\text{ m/s}"), ("20 \\text{ meters per second}", "72 \\text{ km/h}"),
+    ("5 \\text{ apples}", "5 \\text{ apple}"), ("5 \\text{ seconds}", "5 \\text{ s}"), ("\\text{12 cm}", "0.12 \\text{ m}"),
+    ("40 \\text{ hard candies}", "40 \\text{ lollipop candies}"),  # a description before the noun: same unit
+    ("5 \\text{ km}", "5"), ("5", "5 \\text{ km}"),  # one side bare: the number counts, as before
+    ("\\text{5 dollars}", "500 \\text{ cents}"),
+])
+def test_units_on_both_sides_convert_within_a_dimension(answer: str, reference: str) -> None:
+    result = V(f"\\boxed{{{answer}}}", reference)
+    assert result.correct, result
+
+
+@pytest.mark.parametrize(("answer", "reference"), [
+    ("5 \\text{ km}", "5 \\text{ m}"), ("\\text{5 km}", "\\text{5 m}"), ("5\\,\\mathrm{km}", "5\\,\\mathrm{m}"),
+    ("5 \\text{ cm}", "5 \\text{ m}"), ("2 \\text{ min}", "2 \\text{ h}"), ("2 \\text{ g}", "2 \\text{ kg}"),
+    ("5 \\text{ kg}", "5 \\text{ km}"), ("12 \\text{ cm}^2", "12 \\text{ cm}"), ("5 \\text{ apples}", "5 \\text{ oranges}"),
+    ("5 \\text{ dollars}", "5 \\text{ cents}"), ("x = 5 \\text{ km}", "5 \\text{ m}"), ("7 \\text{ days}", "7 \\text{ weeks}"),
+])
+def test_units_that_differ_are_wrong(answer: str, reference: str) -> None:
+    assert V(f"\\boxed{{{answer}}}", reference).status is Status.WRONG
+
+
+def test_conversions() -> None:
+    assert conversion("km", "m") == 1000
+    assert conversion("km/h", "m/s") == sympy.Rational(5, 18)
+    assert conversion("square feet", "ft^2") == 1
+    assert conversion("m", "s") is None
+    assert conversion("apples", "apple") == 1 and conversion("apples", "pears") is None

@@ -17,7 +17,14 @@ Values (see :mod:`.numeric` for how equality is decided):
 Readings: percent and degree signs are read both ways when only one side has them (``25%`` ~
 ``0.25`` ~ ``25``; ``30^\\circ`` ~ ``\\pi/6`` ~ ``30``). The letter ``i`` is the imaginary unit
 (:mod:`.numbers`). Bare lists are compared as multisets, bracketed tuples in order, ``{...}`` sets
-as sets; equations, relations, intervals and matrices by their parts.
+as sets; relations, intervals and matrices by their parts; equations as equations, with their
+variables, and named values against tuples in the names' conventional order (:mod:`.equations`).
+
+Units are compared when both sides carry one, converting within a dimension (``5 km`` is
+``5000 m``, not ``5 m``; :mod:`.dimensions`); against a bare number the number counts. A numeral
+with a base subscript is its value (``1101_2`` is ``13``); a bare numeral against a reference with
+a base is read in that base (``1101`` for ``1101_2``). "No solution" and "does not exist" answers
+are two meanings, each with many spellings (:mod:`.words`).
 
 Limits: expressions with free symbols are compared at random points (see :mod:`.numeric`);
 undefined functions and expressions that evaluate to non-numbers fall back to
@@ -26,19 +33,20 @@ undefined functions and expressions that evaluate to non-numbers fall back to
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
 import sympy
 
-from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode, Text
-from verifiers.math.numeric import Reading, Tolerance, sample, values_equal
+from verifiers.math import dimensions, equations, numbers
+from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode, Text, rename
+from verifiers.math.numeric import Reading, Tolerance, values_equal
 from verifiers.math.parse import ParseError, _as_set
 
 __all__ = ["Tolerance", "equivalent"]
 
 _MAX_ITEMS = 64
-_RATIO_RTOL = 1e-30  # round-off of a 50-digit evaluation (see numeric)
 
 
 _PARAMETER_NAMES = frozenset("knmtlcC")
@@ -58,7 +66,7 @@ def equivalent(ref: Node, cand: Node, tol: Tolerance, question: str | None = Non
     if len(ref_only) == 1 and len(cand_only) == 1:
         (a,), (b,) = ref_only, cand_only
         if _is_parameter(a, question) and _is_parameter(b, question):
-            return _eq(ref, _subs(cand, {b: a}), tol)
+            return _eq(ref, rename(cand, {b: a}), tol)
     return False
 
 
@@ -77,8 +85,8 @@ def _symbols(node: Node) -> set[sympy.Symbol]:
     children: list[Node] = []
     if isinstance(node, (Seq, Relation)):
         children = list(node.items if isinstance(node, Seq) else node.operands)
-    elif isinstance(node, Equation):
-        children = [node.rhs] + ([node.lhs_node] if node.lhs_node else [])
+    elif isinstance(node, Equation):  # an assignment's name is not a free symbol of its value
+        children = [node.rhs] + ([node.lhs_node] if node.lhs_node and not node.assignment else [])
     elif isinstance(node, MatrixNode):
         children = [x for r in node.rows for x in r]
     out: set[sympy.Symbol] = set()
@@ -89,7 +97,7 @@ def _symbols(node: Node) -> set[sympy.Symbol]:
 
 def _eq(a: Node, b: Node, tol: Tolerance) -> bool:
     if isinstance(a, Equation) or isinstance(b, Equation):
-        return _eq_equation(a, b, tol)
+        return equations.eq_equation(a, b, tol, _eq)
     if isinstance(a, Seq) and len(a.items) == 1 and not a.brackets:
         return _eq(a.items[0], b, tol)
     if isinstance(b, Seq) and len(b.items) == 1 and not b.brackets:
@@ -137,57 +145,12 @@ def _phrase_in(answer: str, reference: str) -> bool:
 
 # --- structure -------------------------------------------------------------------------------
 
-def _eq_equation(a: Node, b: Node, tol: Tolerance) -> bool:
-    if isinstance(a, Equation) and isinstance(b, Equation):
-        if a.assignment and b.assignment:
-            rhs_b = b.rhs
-            if a.params and len(a.params) == len(b.params):
-                rhs_b = _subs(b.rhs, dict(zip(b.params, a.params)))
-            return _eq(a.rhs, rhs_b, tol)
-        if not a.assignment and not b.assignment and a.lhs_node and b.lhs_node:
-            return _same_equation(a, b)
-        return False
-    eq, other = (a, b) if isinstance(a, Equation) else (b, a)
-    assert isinstance(eq, Equation)
-    if not eq.assignment:
-        solved = _solve_for_missing(eq, other)
-        return solved is not None and (_eq(solved, other, tol) if eq is a else _eq(other, solved, tol))
-    return _eq(eq.rhs, other, tol) if eq is a else _eq(other, eq.rhs, tol)
-
-
-def _solve_for_missing(eq: Equation, other: Node) -> Scalar | None:
-    """``xy = 6`` against ``6/x``: solve the equation for its one variable the answer lacks."""
-    if not isinstance(eq.lhs_node, Scalar) or not isinstance(eq.rhs, Scalar) or not isinstance(other, Scalar):
-        return None
-    expr = eq.lhs_node.expr - eq.rhs.expr
-    missing = expr.free_symbols - other.expr.free_symbols
-    if len(missing) != 1:
-        return None
-    try:
-        solutions = sympy.solve(expr, *missing)
-    except (NotImplementedError, ValueError, TypeError):
-        return None
-    return Scalar(solutions[0], str(solutions[0])) if len(solutions) == 1 else None
-
-
-def _same_equation(a: Equation, b: Equation) -> bool:
-    """``l1 = r1`` and ``l2 = r2`` are the same equation when ``l1 - r1`` is a constant multiple of ``l2 - r2``."""
-    exprs = []
-    for e in (a, b):
-        if not isinstance(e.lhs_node, Scalar) or not isinstance(e.rhs, Scalar):
-            return False
-        exprs.append(e.lhs_node.expr - e.rhs.expr)
-    ratios = [r for (r,) in sample(lambda v: (complex((exprs[0] / exprs[1]).evalf(50, subs=v)),), exprs)]
-    return bool(ratios) and all(abs(r - ratios[0]) <= _RATIO_RTOL * max(1.0, abs(ratios[0])) for r in ratios)
-
-
 def _eq_seq(a: Seq, b: Seq, tol: Tolerance) -> bool:
     if len(a.items) != len(b.items) or len(a.items) > _MAX_ITEMS:
         return False
-    named_a, named_b = _named_values(a), _named_values(b)
-    if named_a and named_b and named_a.keys() == named_b.keys():
-        # "a = 1, b = 2": each name's value, not the multiset {1, 2} ("a = 2, b = 1" is wrong).
-        return all(_eq(named_a[name], named_b[name], tol) for name in named_a)
+    named = equations.eq_named(a, b, tol, _eq)
+    if named is not None:
+        return named
     if a.ordered and b.ordered:
         if a.brackets != b.brackets and "[" in a.brackets + b.brackets:
             return False  # [a, b] is not (a, b)
@@ -196,16 +159,6 @@ def _eq_seq(a: Seq, b: Seq, tol: Tolerance) -> bool:
         if all(_eq(x, y, tol) for x, y in zip(a.items, b.items)):
             return True
     return _multiset_match(a.items, b.items, tol)
-
-
-def _named_values(s: Seq) -> dict[str, Node] | None:
-    """``a = 1, b = 2`` as ``{"a": 1, "b": 2}``; None unless every item assigns a distinct name."""
-    named: dict[str, Node] = {}
-    for item in s.items:
-        if not isinstance(item, Equation) or not item.assignment or item.params:
-            return None
-        named[re.sub(r"\s+", "", item.lhs)] = item.rhs
-    return named if len(named) == len(s.items) else None
 
 
 def _multiset_match(xs: tuple[Node, ...], ys: tuple[Node, ...], tol: Tolerance) -> bool:
@@ -279,27 +232,25 @@ def _matrix_items(n: Node) -> list[Node] | None:
     return None
 
 
-def _subs(node: Node, mapping: dict[sympy.Symbol, sympy.Symbol]) -> Node:
-    if isinstance(node, Scalar):
-        return Scalar(node.expr.xreplace(mapping), node.text, node.places, node.percent, node.degrees)
-    if isinstance(node, Seq):
-        return Seq(tuple(_subs(i, mapping) for i in node.items), node.ordered, node.brackets)
-    if isinstance(node, SetNode):
-        return SetNode(node.value.xreplace(mapping))
-    if isinstance(node, Equation):
-        lhs_node = _subs(node.lhs_node, mapping) if node.lhs_node else None
-        return Equation(node.lhs, _subs(node.rhs, mapping), node.assignment, node.params, lhs_node)
-    if isinstance(node, Relation):
-        return Relation(node.ops, tuple(_subs(o, mapping) for o in node.operands))
-    if isinstance(node, MatrixNode):
-        return MatrixNode(tuple(tuple(_subs(x, mapping) for x in r) for r in node.rows))
-    return node
-
-
 # --- values ----------------------------------------------------------------------------------
 
 def _eq_scalar(a: Scalar, b: Scalar, tol: Tolerance) -> bool:
-    """``a`` is the reference: its decimal places (if any) set the precision of the comparison."""
+    """``a`` is the reference: its decimal places (if any) set the precision of the comparison.
+
+    Units are compared when both sides carry one (``b`` converted to ``a``'s, :mod:`.dimensions`).
+    A numeral written without a base against a reference with one is read in the reference's base
+    (``1101`` for ``1101_2``), as the question asked for that base.
+    """
+    if a.unit and b.unit and dimensions.read(a.unit) != dimensions.read(b.unit):
+        factor = dimensions.conversion(b.unit, a.unit)
+        if factor is None:
+            return False
+        b = dataclasses.replace(b, expr=b.expr * factor, places=None)
+    if a.base and not b.base:
+        value = numbers.reread_in_base(b.text, a.base)
+        if value is None:
+            return False
+        b = dataclasses.replace(b, expr=value, places=None)
     return any(values_equal(ra, rb, tol) for ra in _readings(a, b) for rb in _readings(b, a))
 
 

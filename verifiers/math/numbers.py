@@ -7,6 +7,10 @@ any size stay integers. A number written with a decimal point also reports its *
 position of its last written digit, which makes a decimal reference a value known to that digit
 (see :mod:`.numeric`).
 
+:func:`base_numeral` reads a numeral with a base subscript (``1101_2``, ``21_{3}``, ``1F_{16}``,
+``(777)_8``, ``101_{\\text{two}}``) as its value; :func:`replace_base_numerals` does the same inside a
+longer expression (``21_3 + 1``).
+
 :func:`exact_conventions` applies the same exactness to what latex2sympy returns for other
 values, plus two reading conventions: ``i`` is the imaginary unit and odd roots of negative
 numbers are real.
@@ -29,6 +33,14 @@ _ELLIPSIS_RE = re.compile(r"^([-+]?)(\d*)\.(\d+)\s*\\cdots$")
 _SCIENTIFIC_RE = re.compile(
     r"^([-+]?(?:\d+\.?\d*|\.\d+))\s*(?:\\times|\\cdot|\*)\s*10\s*\^\s*(?:\{\s*([-+]?\d+)\s*\}|(\d))$")
 _FRACTION_RE = re.compile(r"^([-+]?)\s*(?:\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\}|(\d+)\s*/\s*(\d+))$")
+# A numeral starts with a digit (``1F_{16}``), or is two or more capital letters in a base above
+# ten (``FF_{16}``): ``a_{16}`` or ``x_2`` is a subscripted name, not a numeral.
+_NUMERAL = r"(?:\d[0-9A-Za-z]*|[A-Z]{2,})"
+_BASE = r"_\s*(?:\{\s*(?:\(\s*)?(?:\\text\{\s*)?([0-9]+|[a-z]+)(?:\s*\})?(?:\s*\))?\s*\}|([0-9]))"
+_BASE_NUMERAL_RE = re.compile(rf"^\(?({_NUMERAL})\)?{_BASE}$")
+_INLINE_BASE_RE = re.compile(rf"(?<![\w\\.}}^])({_NUMERAL}){_BASE}")
+_BASE_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+               "ten": 10, "twelve": 12, "sixteen": 16}
 _MIXED_RE = re.compile(r"^([-+]?)(\d+)\s*(?:\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\}|\s(\d+)\s*/\s*(\d+))$")
 
 
@@ -74,6 +86,59 @@ def exact_number(s: str) -> tuple[sympy.Rational, int | None] | None:
         value = int(m.group(2)) + sympy.Rational(int(num), int(den))
         return (-value if m.group(1) == "-" else value), None
     return None
+
+
+def base_numeral(s: str) -> tuple[sympy.Integer, int] | None:
+    """``(value, base)`` when ``s`` is one numeral with a base subscript, else ``None``.
+
+    Raises:
+        ValueError: a digit that is not valid in the base (``29_8``), or a base outside 2-36.
+    """
+    m = _BASE_NUMERAL_RE.match(s.strip())
+    if not m:
+        return None
+    base = _base(m.group(2) or m.group(3))
+    if base is None:
+        return None
+    return sympy.Integer(_digits_value(m.group(1), base)), base
+
+
+def replace_base_numerals(s: str) -> str:
+    """Every base-subscript numeral in ``s`` replaced by its decimal value (raises ``ValueError`` as above)."""
+    def repl(m: re.Match[str]) -> str:
+        base = _base(m.group(2) or m.group(3))
+        return m.group(0) if base is None else str(_digits_value(m.group(1), base))
+
+    return _INLINE_BASE_RE.sub(repl, s) if "_" in s else s
+
+
+def reread_in_base(text: str, base: int) -> sympy.Integer | None:
+    """A bare numeral (``1101``) read in ``base``; ``None`` unless it is all digits valid in that base."""
+    digits = text.strip()
+    if not re.fullmatch(r"[0-9A-Za-z]+", digits) or not digits[0].isdigit():
+        return None
+    try:
+        return sympy.Integer(_digits_value(digits, base))
+    except ValueError:
+        return None
+
+
+def _base(written: str) -> int | None:
+    base = _BASE_WORDS.get(written) if written.isalpha() else int(written)
+    if base is None:
+        return None
+    if not 2 <= base <= 36:
+        raise ValueError(f"base {base} is not between 2 and 36")
+    return base
+
+
+def _digits_value(digits: str, base: int) -> int:
+    if len(digits) > guard.MAX_DIGITS:
+        raise guard.TooComplex("numeral has too many digits")
+    try:
+        return int(digits, base)
+    except ValueError:
+        raise ValueError(f"{digits!r} has a digit that is not valid in base {base}") from None
 
 
 def _repeating_decimal(s: str) -> sympy.Rational | None:

@@ -24,8 +24,11 @@ approximate work. Integer references stay exact unless ``integer_tol`` is also s
 Limits: zero-testing by evaluation is a decision at 50+ digits, not a proof: two different
 closed forms that agree to more than ``_MAX_DIGITS`` digits would be called equal (no answer a
 model writes by accident does). Random-point equality of expressions with symbols is
-probabilistic (both sides must agree to 30 digits at 4 points). Values sympy cannot evaluate
-(undefined functions) fall back to ``sympy.simplify``, bounded only by the runtime's deadline.
+probabilistic (both sides must agree to 30 digits at 4 points). Sample points are positive, so
+``\\sqrt{x}\\sqrt{y}`` equals ``\\sqrt{xy}``, except where a side can tell signs apart (``|x|``, floor,
+min/max, an even root of an even power such as ``\\sqrt[6]{t^6}``): there half are negative.
+Values sympy cannot evaluate (undefined functions) fall back to ``sympy.simplify``, bounded only
+by the runtime's deadline.
 """
 
 from __future__ import annotations
@@ -171,14 +174,16 @@ def sample(fn: Callable[[dict], tuple[complex, ...]], exprs: list[sympy.Expr]) -
     """
     symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=str)
     # Points are positive (so x^{1/2} and \\ln x stay real and the usual identities hold), but
-    # where a side could tell signs apart (|x|, floor, min, ...) every other point is negated:
-    # otherwise x would equal |x|.
-    signed = any(e.has(*_SIGN_SENSITIVE) for e in exprs)
+    # where a side could tell signs apart (|x|, floor, min, ..., or an even root of an even power,
+    # \\sqrt[6]{t^6}) every other point is negated: otherwise x would equal |x|.
+    signed = any(e.has(*_SIGN_SENSITIVE) or _even_root_of_even_power(e) for e in exprs)
     rng = random.Random(1234)
     found = []
     for k in range(_POINTS * 3):
-        sign = -1 if signed and k % 2 else 1
-        point = {s: sign * sympy.Rational(rng.randint(300, 2700), 1009) for s in symbols}
+        # negative points reach further out (-10.7 to -1.2), so that a shifted sign change is seen
+        # too: |x + 1| is not x + 1
+        scale = -4 if signed and k % 2 else 1
+        point = {s: scale * sympy.Rational(rng.randint(300, 2700), 1009) for s in symbols}
         try:
             values = fn(point)
         except _EVAL_ERRORS:
@@ -188,6 +193,19 @@ def sample(fn: Callable[[dict], tuple[complex, ...]], exprs: list[sympy.Expr]) -
         if len(found) == _POINTS:
             break
     return found
+
+
+def _even_root_of_even_power(e: sympy.Expr) -> bool:
+    """``e`` holds ``(...)^{p/q}`` with ``q`` even over a base holding a variable to an even power."""
+    for root in e.find(sympy.Pow):
+        exponent = root.exp
+        if not (exponent.is_Rational and not exponent.is_Integer and exponent.q % 2 == 0):
+            continue
+        for power in root.base.find(sympy.Pow) | {root.base}:
+            if isinstance(power, sympy.Pow) and power.exp.is_Integer and power.exp % 2 == 0 \
+                    and power.base.free_symbols:
+                return True
+    return False
 
 
 def evaluate(e: sympy.Expr, point: dict) -> complex:

@@ -9,7 +9,9 @@ before sympy is allowed to evaluate it.
 
 Values are exact (:mod:`.numbers`): a decimal is the rational it denotes, a number written with a
 point records its places, ``i`` is the imaginary unit, odd roots of negative numbers are real.
-A number with a unit counts as the number (:mod:`.units`). ``A \\approx B`` is read as ``A`` (the
+A number keeps the unit written after it (:mod:`.units`, :mod:`.words`); a numeral with a base
+subscript is its value (``1101_2`` is 13, :mod:`.numbers`); words that say there is no answer
+become the empty set or ``does not exist`` (:mod:`.words`). ``A \\approx B`` is read as ``A`` (the
 exact value stated first), or as ``B`` when ``A`` is only a name (``x \\approx 0.67``).
 
 Limits: a bare comma list is read as a list of answers (``1, 5``), never as one number with
@@ -19,6 +21,7 @@ kept as a pair and compared with an interval only when the other side is an inte
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 
@@ -27,8 +30,8 @@ from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 from latex2sympy2_extended.math_normalization import NormalizationConfig
 
-from verifiers.math import guard, numbers, units
-from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode, Text
+from verifiers.math import guard, numbers, units, words
+from verifiers.math.nodes import Equation, MatrixNode, Node, Relation, Scalar, Seq, SetNode
 from verifiers.math.normalize import normalize
 from verifiers.math.scan import split_top, split_top_keep, wrapped
 
@@ -39,13 +42,6 @@ class ParseError(ValueError):
 
 _PERCENT_RE = re.compile(r"\s*\\?%\s*$")
 _DEGREE_RE = re.compile(r"\s*\^\s*(?:\{\s*\\circ\s*\}|\\circ)\s*$")
-_TEXT_RE = re.compile(r"\\text\s*\{([^{}]*)\}")
-_TEXT_BESIDE_MATH_RE = re.compile(r"\\text\{([^{}]*)\}(?:\s*\^\s*\{?\d\}?)?")
-_QUALIFIER_RE = re.compile(
-    r"\\text\{\s*(?:for|where|when|with|if|such|in which|which|so)\b.*$"
-    r"|\s(?:for all|for some|for every|where|when)\s.*$", re.DOTALL)
-_INFINITY_WORDS = frozenset({"infinitely many", "infinite", "infinity", "infinitely many solutions"})
-_PROSE_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,} +[A-Za-z]{2,} +[A-Za-z]{2,}\b")
 _LABEL_RE = re.compile(r"^[A-Za-z][A-Za-z ]*(?:\s*\d+)?\s*:\s*(?=\S)")
 _IN_PREFIX_RE = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*\\in(?![a-zA-Z])\s*")
 _NAME = r"(?:[A-Za-z]+|\\[a-zA-Z]+)(?:_\{[^{}]*\}|_\\?[A-Za-z0-9]+)?(?:\^\{?\*\}?)?"
@@ -91,9 +87,11 @@ def _parse(s: str, depth: int) -> Node:
 
 def _parse_item(s: str, depth: int) -> Node | None:
     """One list item: prose qualifiers, labels and units removed, then its structure."""
-    s = _strip_prose(s)
-    if isinstance(s, Text) or not s:
+    s = words.strip_prose(s)
+    if not isinstance(s, str) or not s:
         return s or None
+    if s in words.EMPTY_SYMBOLS:
+        return SetNode(sympy.EmptySet)
     s = _drop_approximation(s)
     if not re.match(r"^[A-Za-z]\s*:", s):
         s = _LABEL_RE.sub("", s)
@@ -117,30 +115,6 @@ def _parse_item(s: str, depth: int) -> Node | None:
         rows = [r for r in re.split(r"\\\\", m.group(2)) if r.strip()]
         return MatrixNode(tuple(tuple(_parse(c, depth + 1) for c in r.split("&")) for r in rows))
     return _scalar(s)
-
-
-def _strip_prose(s: str) -> str | Text:
-    """Cut qualifiers ("for all x"), drop unit/label text; pure prose becomes :class:`Text`."""
-    s = _QUALIFIER_RE.sub("", s).strip()
-    s = re.sub(r"\\text\{\s*,?\s*\}", " ", s)
-    s = units.unwrap_text_numbers(s)  # "\text{12 cm}" -> "12"
-    outside = _TEXT_RE.sub(" ", s)
-    if _PROSE_RE.search(outside) or not re.search(
-            r"[0-9\\^=<>()\[\]{}+*/-]|(?<![A-Za-z])[A-Za-z](?![A-Za-z])", outside):
-        words = " ".join(_TEXT_RE.sub(r" \1 ", s).split()).lower().strip(" .")
-        if words in _INFINITY_WORDS:
-            return r"\infty"
-        return Text(words) if words else ""
-    # Text beside math is a unit or a label ("5 \text{ km}", "\text{only } x = 0"), a scale word
-    # is a power of ten ("5 \text{ million}"), and words that change the claim ("\text{at least } 5")
-    # are left to fail parsing.
-    s = _TEXT_BESIDE_MATH_RE.sub(_unit_or_label, s)
-    return re.sub(r"\s+", " ", s).strip()
-
-
-def _unit_or_label(m: re.Match[str]) -> str:
-    symbol = units.scaled_symbol(m.group(1))
-    return m.group(0) if symbol is None else f"{symbol} "
 
 
 def _drop_approximation(s: str) -> str:
@@ -193,6 +167,11 @@ def _equation(parts: list[str], depth: int) -> Equation:
         if all(re.fullmatch(r"[A-Za-z]", a) for a in args):
             params = tuple(sympy.Symbol(a) for a in args)
     lhs_node = None if assignment else _parse(lhs, depth + 1)
+    if assignment and len(matches) == 1 and matches[0] and not params and not shell:
+        try:
+            lhs_node = _scalar(lhs)  # "y = x + 1" can also be compared as the equation it is
+        except ParseError:
+            pass
     return Equation(lhs, _parse(rhs, depth + 1), assignment, params, lhs_node)
 
 
@@ -262,7 +241,9 @@ def _as_set(node: Node) -> sympy.Set:
 
 
 def _scalar(s: str) -> Scalar:
-    s = units.drop_plain_unit(s.strip())  # "165.5 grams", "15 Day", "5 percent"
+    s, unit = units.take_unit(units.drop_plain_unit(s.strip()))  # "165.5 grams", "15 Day", "5 percent"
+    if unit:
+        return dataclasses.replace(_scalar(s), unit=unit)
     percent = bool(_PERCENT_RE.search(s))
     s = _PERCENT_RE.sub("", s)
     degrees = bool(_DEGREE_RE.search(s))
@@ -274,9 +255,17 @@ def _scalar(s: str) -> Scalar:
     if not s:
         raise ParseError("empty value")
     try:
+        numeral = numbers.base_numeral(s)
+        if numeral is not None:
+            return Scalar(numeral[0], s, percent=percent, degrees=degrees, base=numeral[1])
+        s = numbers.replace_base_numerals(s)  # "21_3 + 1"
         exact = numbers.exact_number(s)
     except ZeroDivisionError as exc:
         raise ParseError("division by zero") from exc
+    except guard.TooComplex:
+        raise
+    except ValueError as exc:  # a digit not valid in its base
+        raise ParseError(str(exc)) from exc
     if exact is not None:
         value, places = exact
         return Scalar(value, s, places, percent, degrees)

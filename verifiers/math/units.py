@@ -1,9 +1,11 @@
 """A number followed by a unit or a word counts as that number: ``12 cm``, ``\\text{12 cm}``.
 
 Answers come as ``\\text{12 cm}``, ``\\mbox{5 apples}``, ``\\mathrm{12\\ cm}`` (all renamed to
-``\\text{}`` by :mod:`.normalize`), ``12\\text{ cm}``, or plain ``7 dollars``. The unit is
-dropped and the number kept; ``percent`` becomes ``\\%`` and ``degrees`` becomes ``^\\circ``,
-so that :mod:`.compare` reads them the way it reads the symbols.
+``\\text{}`` by :mod:`.normalize`), ``12\\text{ cm}``, or plain ``7 dollars``. The number is kept
+and the unit travels beside it as a marker, ``12 \\unit{cm}``, which :func:`take_unit` removes
+when the value is built: :mod:`.compare` compares units only when both answers carry one (see
+:mod:`.dimensions`); against a bare number the number counts. ``percent`` becomes ``\\%`` and
+``degrees`` becomes ``^\\circ``, so that :mod:`.compare` reads them the way it reads the symbols.
 
 Scale words multiply: ``5 million`` (and ``\\text{5 million dollars}``) reads as ``5 \\times 10^{6}``,
 likewise ``hundred``, ``thousand``, ``billion`` and ``trillion`` (short scale), so it equals
@@ -34,8 +36,10 @@ _NUMBER = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:\s*/\s*\d+)?|\.
 # with an exponent ("cm^2", "cm^{3}").
 _WORD = r"[A-Za-z]+\.?(?:[/-][A-Za-z]+\.?)*"
 _WORDS = rf"{_WORD}(?:\s+{_WORD})*(?:\s*\^\s*\{{?\d\}}?)?"
+_POWER = r"\s*\^\s*\{?\d\}?"
 _TEXT_NUMBER_RE = re.compile(
-    rf"\\text\s*\{{\s*({_NUMBER})\s*((?:{_WORDS})?)\s*\}}(?:\s*\^\s*\{{?\d\}}?)?")
+    rf"\\text\s*\{{\s*({_NUMBER})\s*((?:{_WORDS})?)\s*\}}({_POWER})?")
+_UNIT_MARK_RE = re.compile(r"\s*\\unit\{([^{}]*)\}")
 _PLAIN_NUMBER_RE = re.compile(rf"^({_NUMBER})\s+({_WORDS})$")
 
 # Words that change the value or the claim when dropped (matched case-insensitively, whole words).
@@ -89,6 +93,21 @@ def scaled_symbol(words: str) -> str | None:
     return f" \\times 10^{{{exponent}}}{symbol}"
 
 
+def unit_mark(words: str) -> str:
+    """The marker that carries a unit beside its number (`` \\unit{km}``), or ``""`` for no words."""
+    words = " ".join(words.split())
+    return f" \\unit{{{words}}}" if words else ""
+
+
+def take_unit(s: str) -> tuple[str, str | None]:
+    """``"12 \\unit{cm}"`` -> ``("12", "cm")``. A marker not at the end (``12 \\unit{cm} \\times 3``) is dropped."""
+    units = _UNIT_MARK_RE.findall(s)
+    if not units:
+        return s, None
+    trailing = re.search(r"\\unit\{([^{}]*)\}\s*$", s)
+    return " ".join(_UNIT_MARK_RE.sub(" ", s).split()), trailing.group(1) if trailing else None
+
+
 def _as_number(number: str, words: str) -> str | None:
     symbol = scaled_symbol(words)
     if symbol is None:
@@ -96,20 +115,30 @@ def _as_number(number: str, words: str) -> str | None:
     number = re.sub(r"\s+", "", number)
     if re.fullmatch(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?", number):
         number = number.replace(",", "")
-    return number + symbol
+    return number + symbol + unit_mark(unit_words(words))
+
+
+def unit_words(words: str) -> str:
+    """The unit in ``words`` that :func:`unit_symbol` reads as one (a scale word before it removed):
+    ``"million dollars"`` -> ``"dollars"``; ``""`` for percent, degrees or no unit."""
+    first, _, rest = words.strip().partition(" ")
+    if first.lower() in _SCALES:
+        words = rest
+    return words.strip() if unit_symbol(words) == "" else ""
 
 
 def unwrap_text_numbers(s: str) -> str:
-    """``\\text{12 cm}`` -> ``12``, ``\\text{5 percent}`` -> ``5\\%``; other ``\\text{}`` untouched."""
+    """``\\text{12 cm}`` -> ``12 \\unit{cm}``, ``\\text{5 percent}`` -> ``5\\%``; other ``\\text{}`` untouched."""
     def repl(m: re.Match[str]) -> str:
-        number = _as_number(m.group(1), m.group(2))
+        words = m.group(2) + (re.sub(r"\s+", "", m.group(3)) if m.group(3) and m.group(2) else "")
+        number = _as_number(m.group(1), words)
         return m.group(0) if number is None else f" {number} "
 
     return _TEXT_NUMBER_RE.sub(repl, s).strip()
 
 
 def drop_plain_unit(s: str) -> str:
-    """``7 dollars`` -> ``7``, ``165.5 grams`` -> ``165.5``; unchanged unless the whole string is that shape.
+    """``7 dollars`` -> ``7 \\unit{dollars}``; unchanged unless the whole string is that shape.
 
     Each word must have two or more letters (``5 m`` stays a product, see the module docstring).
     """

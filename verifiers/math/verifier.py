@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 from verifiers.base import Verification
 from verifiers.math import choice, compare, extract, guard
+from verifiers.math.nodes import Node, Ungradeable
 from verifiers.math.normalize import normalize
 from verifiers.math.parse import ParseError, parse_answer
 
-VERSION = "2"  # 2: exact by default (no tolerance unless asked), decimal references, units in \text{}
+# 2: exact by default (no tolerance unless asked), decimal references, units in \text{}
+# 3: equations compared as equations and named values in conventional order; base subscripts;
+#    units compared; "no answer" meanings
+VERSION = "3"
 _MAX_EXTRACTED_CHARS = guard.MAX_ANSWER_CHARS + 1  # kept in traces; one past the limit still reads as too long
 
 
@@ -37,11 +42,17 @@ class MathVerifier:
       ``0.33``; ``0.3`` is not).
     - ``rel_tol`` / ``rounding`` turn on tolerant comparison, off by default.
     - A number with a unit or words counts as the number (``\\text{12 cm}``, ``7 dollars``) unless
-      the words change it (``5 million``, ``at least 5``); ``\\text{no solution}`` stays text.
-      Percent and degree signs are read both ways (``25\\%`` ~ ``0.25`` ~ ``25``).
+      the words change it (``5 million``, ``at least 5``); when both sides carry units, they are
+      compared (``5 km`` = ``5000 m`` != ``5 m``). Percent and degree signs are read both ways
+      (``25\\%`` ~ ``0.25`` ~ ``25``).
+    - Equations compare as equations (``y = x + 1`` = ``x - y + 1 = 0``; ``z = 4`` != ``w = 4``);
+      named values against a tuple in the names' conventional order (x, y, z; a, b, c), ``invalid``
+      when they have none. ``21_3`` is 7. ``\\emptyset``, ``no solution``, ``none`` are one answer;
+      ``DNE``, ``does not exist``, ``undefined`` another.
 
     Status: ``correct`` / ``wrong``; ``invalid`` when the reference cannot be parsed, no answer is
-    found, the answer does not parse, or it exceeds :mod:`verifiers.math.guard`'s limits.
+    found, the answer does not parse, it exceeds :mod:`verifiers.math.guard`'s limits, or named
+    values cannot be ordered.
     Feedback never reveals the reference (it is shown to the model in refinement turns).
 
     This object does *no* time limiting: run it through :class:`verifiers.runtime.VerifierRuntime`
@@ -112,22 +123,33 @@ class MathVerifier:
             return Verification.invalid("no final answer found (write it as \\boxed{...})")
         problem = ""
         for cand in candidates:
-            cand = extract.Extracted(cand.text[:_MAX_EXTRACTED_CHARS], cand.method) if len(cand.text) > _MAX_EXTRACTED_CHARS else cand
-            if normalize(cand.text) == normalize(ref_text):  # same text: no parsing needed
-                return Verification.graded(True, cand.text, "correct", details={"method": cand.method})
+            if len(cand.text) > _MAX_EXTRACTED_CHARS:
+                cand = dataclasses.replace(cand, text=cand.text[:_MAX_EXTRACTED_CHARS])
+            same_text = normalize(cand.text) == normalize(ref_text)
             try:
                 node = parse_answer(cand.text)
             except guard.TooComplex as exc:
                 return Verification.invalid(f"answer too complex to check: {exc}", cand.text)
             except ParseError as exc:
-                if cand.decisive:
+                if not same_text and cand.decisive:
                     return Verification.invalid(f"could not read the answer {cand.text[:200]!r}: {exc}", cand.text)
-                problem = str(exc)
-                continue
-            ok = compare.equivalent(ref, node, self.tolerance, question=fields.get("question"))
-            feedback = "correct" if ok else f"the final answer {cand.text[:200]!r} is not correct"
-            return Verification.graded(ok, cand.text, feedback, details={"method": cand.method})
+                if not same_text:
+                    problem = str(exc)
+                    continue
+                node = None  # the reference's own text: correct without parsing
+            return self._graded(ref, node, cand, same_text, fields.get("question"))
         return Verification.invalid(f"no readable final answer ({problem})", candidates[-1].text)
+
+    def _graded(self, ref: Node, node: Node | None, cand: extract.Extracted, same_text: bool,
+                question: str | None) -> Verification:
+        if same_text or node is None:  # same text: nothing to compare
+            return Verification.graded(True, cand.text, "correct", details={"method": cand.method})
+        try:
+            ok = compare.equivalent(ref, node, self.tolerance, question=question)
+        except Ungradeable as exc:
+            return Verification.invalid(f"cannot grade the answer {cand.text[:200]!r}: {exc}", cand.text)
+        feedback = "correct" if ok else f"the final answer {cand.text[:200]!r} is not correct"
+        return Verification.graded(ok, cand.text, feedback, details={"method": cand.method})
 
     def _multiple_choice(self, completion: str, letter: str) -> Verification:
         try:
