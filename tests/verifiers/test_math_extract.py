@@ -34,7 +34,10 @@ def test_methods(text: str, answer: str, method: str) -> None:
 def test_final_mention_not_first() -> None:
     text = "The answer is 3? Let me check. Actually the answer is 4."
     assert extract_answers(text)[0].text == "4"
-    assert MathVerifier()("first \\boxed{3} then \\boxed{4}", "4").correct
+    # Two different boxes with no revision between them offer two answers (#30, test_math_hedging.py);
+    # a revision counts its last answer.
+    assert MathVerifier()("first \\boxed{3} then \\boxed{4}", "4").status is Status.INVALID
+    assert MathVerifier()("first \\boxed{3}; wait, that is wrong: \\boxed{4}", "4").correct
 
 
 def test_box_policies() -> None:

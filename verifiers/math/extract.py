@@ -18,6 +18,12 @@ one that finds anything wins. The unmarked ones (``latex``, ``whole``, ``last_nu
 *candidates*; the verifier takes the first candidate that parses. The final mention is used,
 never the first: models restate intermediate results before concluding.
 
+A mention right after a negation (``8 marbles, not 10``; ``rather than \\boxed{10}``; ``instead of
+$10$``) is not an answer: every method skips it, and a negated tail is cut from the sentence after
+"the answer is" (``8, not 10`` -> ``8``), as is a parenthetical remark (``3 (or equivalently 3.0)``),
+which :mod:`.hedge` reads as an alternative. :func:`mentions` lists every mention of a method,
+with its position; :mod:`.hedge` uses them to find completions that offer several answers.
+
 Limits: the sentence after "the answer is" ends at the first ". " / newline, so an answer that
 itself contains ". " is cut short; ``$`` used as currency confuses the ``latex`` method, which
 therefore skips spans that read like prose.
@@ -25,6 +31,7 @@ therefore skips spans that read like prose.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
@@ -50,6 +57,14 @@ _NUMBER_RE = re.compile(
     r"|-?\.\d+%?"
 )
 _SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\n")
+_LINE_END_RE = re.compile(r"\n")
+_NEGATION_HINT_RE = re.compile("not|n't|never|rather|instead|longer")  # cheap test before _NEGATED_RE
+_NEGATED_RE = re.compile(r"(?:\bnot|n't|\bnever|\brather\s+than|\binstead\s+of|\bno\s+longer)\s*[:(]?\s*"
+                         r"(?:\$\s*|\\\(\s*)?$")
+_NEGATED_TAIL_RE = re.compile(r"(?:\s*[,;]|\s*[\u2014\u2013]|\s+--|\s)\s*(?:and\s+|but\s+)?"
+                              r"(?:not|rather\s+than|instead\s+of)\s+[^,;]*$", re.IGNORECASE)
+_REMARK_RE = re.compile(r"\s*\((?:or|i\.e\.|ie|that is|equivalently|which is|not)\b[^()]*\)\s*$"
+                        r"|\s*,?\s*(?:or\s+)?(?:equivalently|i\.e\.|that is),?\s[^,;]*$", re.IGNORECASE)
 
 
 class AmbiguousAnswer(ValueError):
@@ -58,8 +73,12 @@ class AmbiguousAnswer(ValueError):
 
 @dataclass(frozen=True)
 class Extracted:
+    """An answer found by ``method``; ``start``/``end`` locate its mention in the searched text."""
+
     text: str
     method: str
+    start: int = 0
+    end: int = 0
 
     @property
     def decisive(self) -> bool:
@@ -90,50 +109,98 @@ def _brace_pairs(text: str) -> dict[int, int]:
 
 def boxed_contents(text: str) -> list[str]:
     """Every ``\\boxed{...}`` / ``\\fbox{...}`` body in order (unclosed boxes are skipped)."""
-    found: list[str] = []
+    return [box.text for box in _boxes(text)]
+
+
+def _boxes(text: str) -> list[Extracted]:
+    found: list[Extracted] = []
     pairs: dict[int, int] | None = None
     for m in _BOX_RE.finditer(text):
         if m.group(1):
             pairs = _brace_pairs(text) if pairs is None else pairs
             end = pairs.get(m.start(1))
             if end is not None:
-                found.append(text[m.start(1) + 1 : end].strip())
+                found.append(Extracted(text[m.start(1) + 1 : end].strip(), "boxed", m.start(), end + 1))
         else:  # "\\boxed 5": the next whitespace-free token
             token = _TOKEN_RE.match(text, m.end())
             if token:
-                found.append(token.group(0))
+                found.append(Extracted(token.group(0), "boxed", m.start(), token.end()))
     return found
 
 
-def _after_last(pattern: re.Pattern[str], text: str, *, to_sentence_end: bool) -> str | None:
-    last = None
-    for last in pattern.finditer(text):
-        pass
-    if last is None:
-        return None
-    rest = text[last.end():]
-    end = (_SENTENCE_END_RE.search(rest) if to_sentence_end else re.search(r"\n", rest))
-    answer = rest[: end.start()] if end else rest
-    answer = answer.strip().rstrip(".").strip()
-    return answer or None
+def negated(text: str, start: int) -> bool:
+    """The mention at ``start`` follows a negation: "not 10", "rather than $10$", "not \\(10\\)"."""
+    window = text[max(0, start - 24) : start].lower()
+    return bool(_NEGATION_HINT_RE.search(window)) and bool(_NEGATED_RE.search(window))
 
 
-def _boxed(text: str, policy: BoxPolicy) -> str | None:
-    boxes = boxed_contents(text)
+def without_remark(answer: str) -> str:
+    """``8, not 10`` -> ``8``; ``3 (or equivalently 3.0)`` -> ``3``. A leading negation stays."""
+    for pattern in (_REMARK_RE, _NEGATED_TAIL_RE):
+        m = pattern.search(answer)
+        if m and m.start() > 0 and answer[: m.start()].count("{") == answer[: m.start()].count("}"):
+            answer = answer[: m.start()].rstrip(" ,;")
+    return answer
+
+
+def _statements(pattern: re.Pattern[str], text: str, method: str, *, to_sentence_end: bool) -> list[Extracted]:
+    """What follows each match of ``pattern``, to the end of its sentence (or line)."""
+    found = []
+    for m in pattern.finditer(text):
+        end = (_SENTENCE_END_RE if to_sentence_end else _LINE_END_RE).search(text, m.end())
+        stop = end.start() if end else len(text)
+        answer = without_remark(text[m.end() : stop].strip().rstrip(".").strip())
+        if answer:
+            found.append(Extracted(answer, method, m.start(), stop))
+    return found
+
+
+def _boxed(text: str, policy: BoxPolicy) -> Extracted | None:
+    boxes = mentions(text, "boxed")
     if not boxes:
         return None
     if policy == "first":
         return boxes[0]
     if policy == "join":
-        return ", ".join(boxes)
-    if policy == "reject" and len(set(boxes)) > 1:
-        raise AmbiguousAnswer(f"{len(boxes)} different boxed answers: {boxes[:4]}")
+        return Extracted(", ".join(b.text for b in boxes), "boxed", boxes[0].start, boxes[-1].end)
+    if policy == "reject" and len({b.text for b in boxes}) > 1:
+        raise AmbiguousAnswer(f"{len(boxes)} different boxed answers: {[b.text for b in boxes[:4]]}")
     return boxes[-1]
 
 
-def _latex_spans(text: str) -> list[str]:
-    spans = [next(g for g in m.groups() if g is not None).strip() for m in _LATEX_RE.finditer(text)]
-    return [s for s in spans if s and not _is_prose(s)]
+@functools.lru_cache(maxsize=16)
+def mentions(text: str, method: str) -> tuple[Extracted, ...]:
+    """Every answer ``method`` finds in ``text``, in order (negated mentions skipped).
+
+    Cached: the verifier and :mod:`.hedge` ask for the same mentions of one completion.
+
+    Raises:
+        ValueError: an unknown method name.
+    """
+    return tuple(_mentions(text, method))
+
+
+def _mentions(text: str, method: str) -> list[Extracted]:
+    if method == "boxed":
+        return [b for b in _boxes(text) if not negated(text, b.start)]
+    if method == "hash":
+        return _statements(_HASH_RE, text, method, to_sentence_end=False)
+    if method == "final_answer":
+        return _statements(_FINAL_RE, text, method, to_sentence_end=True)
+    if method == "answer_is":
+        return _statements(_ANSWER_IS_RE, text, method, to_sentence_end=True)
+    if method == "latex":
+        spans = [(next(i for i, g in enumerate(m.groups(), 1) if g is not None), m) for m in _LATEX_RE.finditer(text)]
+        found = [Extracted(m.group(i).strip(), method, m.start(), m.end()) for i, m in spans]
+        return [s for s in found if s.text and not _is_prose(s.text) and not negated(text, s.start)]
+    if method == "whole":
+        stripped = without_remark(text.strip())
+        ok = 0 < len(stripped) <= WHOLE_MAX_CHARS and not _is_prose(stripped)
+        return [Extracted(stripped, method, 0, len(text))] if ok else []
+    if method == "last_number":
+        return [Extracted(m.group(0), method, m.start(), m.end())
+                for m in _NUMBER_RE.finditer(text) if not negated(text, m.start())]
+    raise ValueError(f"unknown extraction method '{method}'; choose from {DEFAULT_PRIORITY}")
 
 
 def _is_prose(s: str) -> bool:
@@ -152,27 +219,9 @@ def extract_answers(
     """
     candidates: list[Extracted] = []
     for method in priority:
-        if method == "boxed":
-            found = [_boxed(text, box_policy)]
-        elif method == "hash":
-            found = [_after_last(_HASH_RE, text, to_sentence_end=False)]
-        elif method == "final_answer":
-            found = [_after_last(_FINAL_RE, text, to_sentence_end=True)]
-        elif method == "answer_is":
-            found = [_after_last(_ANSWER_IS_RE, text, to_sentence_end=True)]
-        elif method == "latex":
-            found = _latex_spans(text)[-1:]
-        elif method == "whole":
-            stripped = text.strip()
-            found = [stripped if 0 < len(stripped) <= WHOLE_MAX_CHARS and not _is_prose(stripped) else None]
-        elif method == "last_number":
-            found = [m.group(0) for m in _NUMBER_RE.finditer(text)][-1:]
-        else:
-            raise ValueError(f"unknown extraction method '{method}'; choose from {DEFAULT_PRIORITY}")
-        for answer in found:
-            if answer:
-                candidate = Extracted(answer, method)
-                if candidate.decisive and not candidates:
-                    return [candidate]
-                candidates.append(candidate)
+        found = _boxed(text, box_policy) if method == "boxed" else (mentions(text, method) or (None,))[-1]
+        if found:
+            if found.decisive and not candidates:
+                return [found]
+            candidates.append(found)
     return candidates

@@ -6,14 +6,14 @@ import dataclasses
 from typing import Any, Sequence
 
 from verifiers.base import Verification
-from verifiers.math import choice, compare, extract, guard
+from verifiers.math import choice, compare, extract, guard, hedge
 from verifiers.math.nodes import Node, Ungradeable
 from verifiers.math.normalize import normalize
 from verifiers.math.parse import ParseError, parse_answer
 
 # 2: exact by default (no tolerance unless asked), decimal references, units in \text{}
-# 3: equations compared as equations and named values in conventional order; base subscripts;
-#    units compared; "no answer" meanings
+# 3: hedges are invalid, revisions count their last answer; equations compared as equations and
+#    named values in conventional order; base subscripts; units compared; "no answer" meanings
 VERSION = "3"
 _MAX_EXTRACTED_CHARS = guard.MAX_ANSWER_CHARS + 1  # kept in traces; one past the limit still reads as too long
 
@@ -49,10 +49,13 @@ class MathVerifier:
       named values against a tuple in the names' conventional order (x, y, z; a, b, c), ``invalid``
       when they have none. ``21_3`` is 7. ``\\emptyset``, ``no solution``, ``none`` are one answer;
       ``DNE``, ``does not exist``, ``undefined`` another.
+    - A completion that offers several different final answers (``\\boxed{3}``, "but it could also
+      be" ``\\boxed{9}``; "3 or 9") is ``invalid``; one that revises an earlier answer ("wait, that
+      is wrong -- the answer is 9") is graded on its last answer (:mod:`verifiers.math.hedge`).
 
     Status: ``correct`` / ``wrong``; ``invalid`` when the reference cannot be parsed, no answer is
-    found, the answer does not parse, it exceeds :mod:`verifiers.math.guard`'s limits, or named
-    values cannot be ordered.
+    found, the answer does not parse, it exceeds :mod:`verifiers.math.guard`'s limits, the
+    completion offers several different final answers, or named values cannot be ordered.
     Feedback never reveals the reference (it is shown to the model in refinement turns).
 
     This object does *no* time limiting: run it through :class:`verifiers.runtime.VerifierRuntime`
@@ -61,7 +64,9 @@ class MathVerifier:
 
     Args:
         extraction_priority: extraction methods in order (see :data:`extract.DEFAULT_PRIORITY`).
-        box_policy: ``last`` / ``first`` / ``join`` / ``reject`` for several ``\\boxed{}``.
+        box_policy: ``last`` / ``first`` / ``join`` / ``reject`` for several ``\\boxed{}``. With
+            ``last`` (the default) and ``first``, different boxes are a hedge unless revised;
+            ``join`` reads all boxes as one answer, ``reject`` refuses any two different boxes.
         rel_tol: opt-in relative tolerance ``|a - b| <= rel_tol * max(|a|, |b|)``, used unless the
             reference is an integer; 0 (the default) means exact. Before version 2 the default was
             1e-4: pass ``rel_tol=1e-4, rounding=True`` for the old grading.
@@ -115,14 +120,19 @@ class MathVerifier:
             ref = parse_answer(ref_text)
         except (ParseError, guard.TooComplex) as exc:
             return Verification.invalid(f"reference cannot be graded: {exc}")
+        hedges = self.box_policy in ("last", "first")  # "join" and "reject" decide about several boxes
+        region = hedge.committed(completion) if hedges else completion
         try:
-            candidates = extract.extract_answers(completion, self.extraction_priority, self.box_policy)
+            candidates = extract.extract_answers(region, self.extraction_priority, self.box_policy)
         except extract.AmbiguousAnswer as exc:
             return Verification.invalid(str(exc))
         if not candidates:
             return Verification.invalid("no final answer found (write it as \\boxed{...})")
         problem = ""
         for cand in candidates:
+            joined = hedge.joined_boxes(region, ref) if hedges and cand.method == "boxed" else None
+            if joined:
+                cand = dataclasses.replace(cand, text=joined)
             if len(cand.text) > _MAX_EXTRACTED_CHARS:
                 cand = dataclasses.replace(cand, text=cand.text[:_MAX_EXTRACTED_CHARS])
             same_text = normalize(cand.text) == normalize(ref_text)
@@ -136,7 +146,12 @@ class MathVerifier:
                 if not same_text:
                     problem = str(exc)
                     continue
-                node = None  # the reference's own text: correct without parsing
+                node = None  # the reference's own text: correct without parsing, unless it hedges
+            if hedges and not joined:
+                several = hedge.conflict(node, cand.text, hedge.offered(region, cand), ref, self.tolerance)
+                if several:
+                    return Verification.invalid(f"the completion offers several different final answers "
+                                                f"({several[:200]!r} besides {cand.text[:200]!r}); commit to one", cand.text)
             return self._graded(ref, node, cand, same_text, fields.get("question"))
         return Verification.invalid(f"no readable final answer ({problem})", candidates[-1].text)
 
@@ -152,13 +167,16 @@ class MathVerifier:
         return Verification.graded(ok, cand.text, feedback, details={"method": cand.method})
 
     def _multiple_choice(self, completion: str, letter: str) -> Verification:
+        hedges = self.box_policy in ("last", "first")
+        region = hedge.committed(completion) if hedges else completion
         try:
-            candidates = extract.extract_answers(completion, self.extraction_priority, self.box_policy)
+            candidates = extract.extract_answers(region, self.extraction_priority, self.box_policy)
         except extract.AmbiguousAnswer as exc:
             return Verification.invalid(str(exc))
         for cand in candidates:
             found = choice.answer_letter(cand.text)
-            if found == choice.AMBIGUOUS:
+            boxed = {choice.answer_letter(b.text) for b in extract.mentions(region, "boxed")} - {None}
+            if found == choice.AMBIGUOUS or (hedges and cand.method == "boxed" and len(boxed) > 1):
                 return Verification.invalid(f"the answer {cand.text[:200]!r} names more than one choice", cand.text)
             if found:
                 return self._graded_choice(found, letter, cand.method)
