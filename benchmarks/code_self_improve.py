@@ -340,14 +340,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--add-humaneval", type=Path, default=None, metavar="RESULTS_JSON",
                         help="score HumanEval for the base model and every checkpoint of a finished record made "
                              "without --humaneval, add it to the record in place, and stop")
+    parser.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
+                        help="re-render a record's table and notes from its stored summary (no PNG, no "
+                             "recomputation), and stop")
     parser.add_argument("--smoke", action="store_true", help="tiny budget and sets: checks the script end to end")
     if parser.parse_known_args(argv)[0].smoke:  # smoke defaults; flags given still win
         parser.set_defaults(**{k: v for k, v in SMOKE.items() if k != "loop_sets"})
     args = parser.parse_args(argv)
     args.loop_sets = SMOKE["loop_sets"] if args.smoke else []
-    for given in (args.resummarize, args.add_humaneval):
+    for given in (args.resummarize, args.add_humaneval, args.render):
         if given is not None and not given.is_file():
             parser.error(f"{given}: no such record; pass the results JSON a finished run wrote")
+    if args.render:
+        import json
+
+        render(json.loads(args.render.read_text()), args.render, figure=False)
+        return 0
     if args.resummarize:
         return resummarize(args.resummarize)
     if args.add_humaneval:
@@ -411,14 +419,22 @@ def planned_runs(args: argparse.Namespace) -> list[tuple[str, str, int | None]]:
 def write_summary(results: dict[str, Any], results_path: Path, save) -> None:
     results["summary"] = summarize(results)
     save()
+    render(results, results_path)
+
+
+def render(results: dict[str, Any], results_path: Path, *, figure: bool = True) -> None:
+    """The record's table (and notes) and PNG from its stored summary; a committed record's also
+    refresh the results index."""
+    from benchmarks.self_improve_bench import record, results_index
+
     # beside a run's results.json: table.md and pass_at_1.png; beside a committed NAME.json: NAME.md, NAME.png
-    named = results_path.name != "results.json"
-    md = results_path.with_suffix(".md") if named else results_path.parent / "table.md"
-    png = results_path.with_suffix(".png") if named else results_path.parent / "pass_at_1.png"
+    md, png = record.outputs(results_path, "table.md", "pass_at_1.png")
     text = table(results)
-    md.write_text(text + "\n")
-    plot(results, png)
-    print("\n" + text + f"\n\nwrote {results_path}, {md}, {png}")
+    md.write_text(text + "\n" + record.notes_markdown(results))
+    if figure:
+        plot(results, png)
+    results_index.refresh(results_path)
+    print("\n" + text + f"\n\nwrote {md}" + (f", {png}" if figure else "") + f" from {results_path}")
 
 
 def add_humaneval(path: Path) -> int:

@@ -14,7 +14,8 @@ sequences as the benchmark does. Reported per workload: the median wall time of 
 median of the per-repeat ratios (generate / compact) and, for greedy decoding, how many
 completions differ (compaction changes what is computed, not what is decoded). Sampled draws of
 a seed differ between the two ways, so their token counts are reported beside the times.
-The script alone writes the JSON record (commit and dirty files, machine, load average, every repeat).
+The script alone writes the JSON record (commit and dirty files, machine, load average, every repeat)
+and the ``.md`` beside it; ``--render JSON`` re-renders the ``.md`` alone.
 """
 
 from __future__ import annotations
@@ -60,13 +61,57 @@ def run(loaded, reqs, workload: str, compact: bool) -> dict:  # noqa: ANN001 - a
             "completions": [t.completion_ids for t in traces]}
 
 
+def markdown(record: dict) -> str:
+    """The record as a reader sees it: per workload, median wall time of each way and the speed-up."""
+    from benchmarks.self_improve_bench.record import notes_markdown
+
+    commit = record.get("git_commit") or record.get("commit", "?")
+    machine = record["machine"]
+    if isinstance(machine, dict):
+        machine = f"{machine['cpu']}, {machine['cpus']} CPUs, torch {machine['torch']}"
+    lines = [
+        f"# Row compaction vs generate(), {record['started'][:10]}",
+        "",
+        f"`benchmarks/compact_decode.py` at commit `{commit[:12]}`"
+        + (" (dirty tree: " + ", ".join(record["git_status"]) + ")" if record.get("git_dirty") else "") + f"; {machine}, "
+        f"{record['threads']} torch threads; load average before {record['loadavg_before'][0]:.2f}, after "
+        f"{record['loadavg_after'][0]:.2f}; started {record['started']}.",
+        f"Model `{record['model']}`, {record['problems']} validation problems of `benchmarks/self_improve.py`; each "
+        "workload runs both ways per repeat, alternating which goes first.",
+        "",
+        "| workload | samples x tokens, T | generate (median s) | compact (median s) | speed-up, median (per repeat) "
+        "| tokens, generate / compact | greedy completions differing |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, w in record["workloads"].items():
+        samples, temperature, tokens = WORKLOADS[name]
+        differ = w.get("greedy_completions_differing")
+        differing = "-" if differ is None else f"{differ}/{record['problems']}"
+        lines.append(f"| {name} | {samples} x {tokens}, T {temperature:g} | {w['generate']['median_s']:.1f} | "
+                     f"{w['compact']['median_s']:.1f} | {w['speedup_median']:.2f}x "
+                     f"({', '.join(f'{x:.2f}' for x in w['ratios'])}) | {w['generate']['tokens'][0]:,} / "
+                     f"{w['compact']['tokens'][0]:,} | {differing} |")
+    return "\n".join(lines) + "\n" + notes_markdown(record)
+
+
+def render(path: Path) -> None:
+    from benchmarks.self_improve_bench import results_index
+
+    path.with_suffix(".md").write_text(markdown(json.loads(path.read_text())))
+    results_index.refresh(path)
+    print(f"wrote {path.with_suffix('.md')}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--render", type=Path, help="only re-render a record's .md (and the results index) from its JSON")
     ap.add_argument("--model", default="builtin:smollm2-135m-instruct")
     ap.add_argument("--problems", type=int, default=60, help="validation problems per workload (the split has 60)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / f"compact_decode_{datetime.date.today()}.json")
     args = ap.parse_args()
+    if args.render is not None:
+        return render(args.render)
 
     import torch
 
@@ -99,6 +144,7 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.json}")
+    render(args.json)
 
 
 if __name__ == "__main__":

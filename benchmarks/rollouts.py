@@ -14,7 +14,8 @@ vLLM engine ``--syncs`` times; the median wall time is reported (streaming every
 head's re-pack on CPU, and the prefix-cache reset).
 
 On a GPU the same script measures the CUDA build (``pip install 'selfimprove[vllm]'``); pass
-``--device cuda``.
+``--device cuda``. With ``--json`` it writes the record (commit, machine, results) and its ``.md``;
+``--render JSON`` re-renders the ``.md`` alone.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ import time
 from pathlib import Path
 
 # This script is named like the package it measures: run as a script, its own folder comes first
-# on sys.path and `import rollouts` would find this file.
+# on sys.path and `import rollouts` would find this file. The repository root goes there instead
+# (for `benchmarks.self_improve_bench`, the record's provenance).
 if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import torch  # noqa: E402
 
@@ -56,8 +58,42 @@ def tokens_per_s(backend: str, loaded, reqs, params: SamplingParams, cfg: Rollou
     return engine.stats.tokens_per_s
 
 
+def markdown(results: dict) -> str:
+    """The record as a reader sees it: tokens/s per backend and length, and the weight-sync time."""
+    from benchmarks.self_improve_bench.record import notes_markdown
+
+    where = ""
+    if "machine" in results:  # records from before 2026-12-07 lack provenance; their notes give it
+        m = results["machine"]
+        where = (f" at commit `{results['git_commit'][:12]}`" + (" (dirty tree)" if results["git_dirty"] else "")
+                 + f"; {m['cpu']}, {m['cpus']} CPUs, torch {m['torch']}; started {results['started']}")
+    lines = [f"# Rollout backends: hf vs vllm{', ' + results['started'][:10] if 'started' in results else ''}", "",
+             f"`benchmarks/rollouts.py`{where}. Model `{results['model']}` on {results['device']}; the backends "
+             "alternate round by round; T 0.7.", "",
+             "| new tokens | prompts x samples | hf tok/s (median) | vllm tok/s (median) | vllm / hf, median (per round) "
+             "| load average at the end |", "|---|---|---|---|---|---|"]
+    for length, row in results["lengths"].items():
+        lines.append(f"| {length} | {row['prompts']} x {row['samples']} | {row['hf_tok_s']:.0f} | {row['vllm_tok_s']:.0f} | "
+                     f"{row['ratio_median']:.2f}x ({', '.join(f'{x:.2f}' for x in row['ratios'])}) | "
+                     f"{row['load_average'][0]:.2f} |")
+    syncs = results["weight_sync_s"]
+    lines += ["", f"In-place weight sync: median {statistics.median(syncs):.2f} s of {len(syncs)} "
+                  f"({', '.join(f'{x:.2f}' for x in syncs)}); engine start {results['engine_start_s']:.1f} s; load average "
+                  f"at the end {results['load_average_end'][0]:.2f}."]
+    return "\n".join(lines) + "\n" + notes_markdown(results)
+
+
+def render(path: Path) -> None:
+    from benchmarks.self_improve_bench import results_index
+
+    path.with_suffix(".md").write_text(markdown(json.loads(path.read_text())))
+    results_index.refresh(path)
+    print(f"wrote {path.with_suffix('.md')}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--render", type=Path, help="only re-render a record's .md (and the results index) from its JSON")
     ap.add_argument("--model", default="builtin:smollm2-135m-instruct")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--lengths", type=int, nargs="+", default=[64, 512])
@@ -65,8 +101,13 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3, help="rounds per backend and length")
     ap.add_argument("--syncs", type=int, default=5)
-    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--json", type=Path, help="also write the results here, and the .md beside them")
     args = ap.parse_args()
+    if args.render is not None:
+        return render(args.render)
+    from benchmarks.self_improve_bench import record
+
+    provenance = {"started": record.now(), **record.git_state(), "machine": record.machine()}
     loaded = load_model(args.model, device=args.device)
     cfg = RolloutsConfig(backend="vllm")
     print(f"{args.model} on {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -75,7 +116,7 @@ def main() -> None:
     t0 = time.perf_counter()
     runtime = shared_vllm_runtime(loaded.model, loaded.tokenizer, cfg, model_dir=loaded.path)
     start_s = time.perf_counter() - t0
-    results: dict = {"model": args.model, "device": args.device, "engine_start_s": start_s, "lengths": {}}
+    results: dict = {**provenance, "model": args.model, "device": args.device, "engine_start_s": start_s, "lengths": {}}
     for length, n in zip(args.lengths, args.prompts):
         reqs = prompts(n)
         params = SamplingParams(num_samples=args.samples, temperature=0.7, max_new_tokens=length,
@@ -110,6 +151,7 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
+        render(args.json)
 
 
 if __name__ == "__main__":

@@ -237,15 +237,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(path: Path) -> int:
-    from benchmarks.self_improve_bench import record, report, summary
+    """Table (with the record's notes) and PNG: beside a run's results.json, table.md and gains.png;
+    beside a committed NAME.json, NAME.md and NAME.png (and the results index is regenerated)."""
+    from benchmarks.self_improve_bench import record, report, results_index, summary
 
     results = record.load(path)
     if "summary" not in results:  # a partial record: summarise what there is
         results["summary"] = summary.summarize(results)
-    text = report.markdown(results)
-    (path.parent / "table.md").write_text(text)
-    report.plot(results, path.parent / "gains.png")
-    print("\n" + text + f"\nwrote {path.parent / 'table.md'} and {path.parent / 'gains.png'} from {path}")
+    md, png = record.outputs(path, "table.md", "gains.png")
+    text = report.markdown(results) + record.notes_markdown(results)
+    md.write_text(text)
+    report.plot(results, png)
+    results_index.refresh(path)
+    print("\n" + text + f"\nwrote {md} and {png} from {path}")
     return 0
 
 

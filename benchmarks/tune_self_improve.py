@@ -153,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--set", dest="common", action="append", default=[], metavar="KEY=VALUE",
                    help="config override for every variant and baseline (e.g. smaller rounds for a smoke run)")
+    p.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
+                   help="only re-render a record's table and notes")
     args = p.parse_args(argv)
+    if args.render is not None:
+        return render(args.render)
 
     given = dict(args.variant)
     names = [*BASELINES, *given]
@@ -187,8 +191,19 @@ def main(argv: list[str] | None = None) -> int:
         results["variants"][name] = entry
         record.save(path, results)
         print(table(results), flush=True)
-    (args.out / "table.md").write_text(table(results))
-    print(f"wrote {path} and {args.out / 'table.md'}")
+    return render(path)
+
+
+def render(path: Path) -> int:
+    """The record's table and notes: ``table.md`` beside a run's results.json, ``NAME.md`` beside a
+    committed ``NAME.json`` (and the results index is regenerated)."""
+    from benchmarks.self_improve_bench import record, results_index
+
+    results = record.load(path)
+    md, _ = record.outputs(path, "table.md", "")
+    md.write_text(table(results) + record.notes_markdown(results))
+    results_index.refresh(path)
+    print(f"wrote {md} from {path}")
     return 0
 
 

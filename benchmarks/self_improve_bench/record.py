@@ -75,3 +75,19 @@ def load(path: Path) -> dict[str, Any]:
 
 def save(path: Path, results: dict[str, Any]) -> None:
     atomic.write_json(path, results)
+
+
+def outputs(path: Path, table: str, figure: str) -> tuple[Path, Path]:
+    """Where a record's Markdown and plot go: beside a run's ``results.json``, ``table`` and
+    ``figure``; beside a committed ``benchmarks/results/NAME.json``, ``NAME.md`` and ``NAME.png``."""
+    if path.name == "results.json":
+        return path.parent / table, path.parent / figure
+    return path.with_suffix(".md"), path.with_suffix(".png")
+
+
+def notes_markdown(results: dict[str, Any]) -> str:
+    """The record's "Notes" section: facts about this run learnt or written after it (what else ran
+    on the machine, which commit, what was added later). They live in the record's ``notes`` list,
+    so re-rendering the ``.md`` keeps them."""
+    notes = results.get("notes") or []
+    return "\n## Notes\n\n" + "\n".join(f"- {note}" for note in notes) + "\n" if notes else ""

@@ -7,6 +7,7 @@ into ``benchmarks/results/`` calls :func:`refresh` after it; ``tests/benchmarks/
 fails when the committed index differs from :func:`render`.
 
 Adding a benchmark: one line in :data:`BENCHMARKS` (the index refuses a record it cannot describe).
+Regenerate by hand with ``python -m benchmarks.self_improve_bench.results_index``.
 """
 
 from __future__ import annotations
@@ -74,3 +75,8 @@ def refresh(record: Path) -> None:
     """Regenerate the index when ``record`` was written into the results directory (not into a run's)."""
     if record.resolve().parent == RESULTS.resolve():
         (RESULTS / INDEX).write_text(render())
+
+
+if __name__ == "__main__":  # python -m benchmarks.self_improve_bench.results_index
+    (RESULTS / INDEX).write_text(render())
+    print(f"wrote {RESULTS / INDEX}")
