@@ -18,6 +18,7 @@ new prompts as others finish), so throughput is far below vLLM's on a GPU.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -120,8 +121,10 @@ def _check_gathered(model) -> None:  # noqa: ANN001 - a (peft-wrapped) PreTraine
 
 class RolloutEngine:
     def __init__(self, model, tokenizer, params: SamplingParams, *, seed: int = 0, policy: str = "base",
-                 round: int = 0, progress: bool | None = None, stats: RolloutStats | None = None):
+                 round: int = 0, progress: bool | None = None, stats: RolloutStats | None = None,
+                 compute_dtype: torch.dtype | None = None):
         self.model = model
+        self.compute_dtype = compute_dtype  # autocast to it when the weights have another dtype (float32 masters)
         self.tokenizer = tokenizer
         self.params = params
         self.seed = seed
@@ -158,7 +161,8 @@ class RolloutEngine:
         try:
             for i in range(0, len(requests), per_chunk):
                 chunk = requests[i : i + per_chunk]
-                traces += self._generate_chunk(chunk, g)
+                with self._autocast():
+                    traces += self._generate_chunk(chunk, g)
                 bar.update(len(chunk) * g)
                 bar.set_postfix(tok_s=f"{sum(t.num_tokens for t in traces) / (time.perf_counter() - start):.0f}")
         finally:
@@ -168,6 +172,13 @@ class RolloutEngine:
         self.stats.new_tokens += sum(t.num_tokens for t in traces)
         self.stats.generate_s += time.perf_counter() - start
         return traces
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """Autocast to ``compute_dtype`` when the weights are float32 masters of a lower-precision policy."""
+        param = next(self.model.parameters())
+        if self.compute_dtype is None or self.compute_dtype == param.dtype:
+            return contextlib.nullcontext()
+        return torch.autocast(param.device.type, dtype=self.compute_dtype)
 
     def _bar_disabled(self) -> bool | None:
         return None if self.progress is None else not self.progress  # None: tqdm hides itself without a TTY

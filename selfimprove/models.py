@@ -47,6 +47,9 @@ class LoadedModel:
     tokenizer: PreTrainedTokenizerBase
     name: str
     path: str | None  # a directory from_pretrained() can reload (None for in-memory tiny models)
+    # The dtype it computes in when that is not its weights' dtype: a training policy keeps float32
+    # master weights and trains and samples under autocast (see selfimprove.train.policy).
+    compute_dtype: torch.dtype | None = None
 
 
 def resolve_device(device: str) -> torch.device:

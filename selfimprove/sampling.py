@@ -77,7 +77,7 @@ def sample_and_grade(policy: LoadedModel, requests: Sequence[RolloutRequest], nu
     # The bar shows on rank 0 only, and only on a terminal (tqdm's disable=None).
     engine = build_engine(policy.model, policy.tokenizer, params, backend, model_dir=policy.path,
                           seed=distributed.rank_seed(seed, w), policy=policy.name, round=round,
-                          progress=None if w.is_main else False, stats=stats)
+                          progress=None if w.is_main else False, stats=stats, dtype=policy.compute_dtype)
     local = engine.generate(distributed.shard(requests, w), num_samples=num_samples) if requests else []
     t0 = time.perf_counter()
     if local:

@@ -58,32 +58,44 @@ def export(checkpoint: str | Path, out: str | Path, dtype: str = "float32") -> P
 def consolidated_model(trainer, model=None):  # noqa: ANN001, ANN201 - a transformers Trainer -> PreTrainedModel
     """The trained model as a plain, unpartitioned module with the trained weights, on every rank.
 
-    Collective under ZeRO-3: every rank must call it. Without ZeRO-3 nothing needs gathering and it
-    returns ``model`` (the module the caller gave the trainer, e.g. before a peft wrapper) or, when
-    that is None, ``trainer.model``. Under ZeRO-3 it builds an empty copy of the module's
+    Collective under DeepSpeed: every rank must call it. Without ZeRO-3 nothing needs gathering
+    and it returns ``model`` (the module the caller gave the trainer, e.g. before a peft wrapper)
+    or, when that is None, ``trainer.model``. Under ZeRO-3 it builds an empty copy of the module's
     architecture (a peft model stays a peft model with the same adapters) directly on the
-    trainer's device in the module's own dtype, then gathers the weights *one parameter at a
-    time* into it: no rank ever holds a second full copy, in fp32 or on the host. The fp32 master
-    weights are not used (the copy has the training dtype), and transformers' global ZeRO-3 flag
-    is cleared, so models built afterwards are not partitioned at construction. Limit: every rank
-    then holds the whole model on its device (what sampling from it needs anyway).
+    trainer's device, then gathers the weights *one parameter at a time* into it: no rank ever
+    holds a second full copy, in fp32 or on the host. Transformers' global ZeRO-3 flag is cleared,
+    so models built afterwards are not partitioned at construction. Limit: every rank then holds
+    the whole model on its device (what sampling from it needs anyway).
+
+    Mixed precision (bf16/fp16 under DeepSpeed, which casts the module to that dtype and keeps
+    float32 master weights in its optimizer): the trained weights returned are the float32
+    masters, at any ZeRO stage, so updates smaller than half a bf16 ulp are not rounded away when
+    the round's trainer (and its optimizer) ends. Frozen parameters (a LoRA base) keep their dtype.
     """
     from transformers.integrations import is_deepspeed_zero3_enabled
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
     if not is_deepspeed_zero3_enabled():
-        return model if model is not None else trainer.model
+        plain = model if model is not None else trainer.model
+        _restore_master_weights(plain)
+        return plain
     import deepspeed
     import torch
 
     partitioned = trainer.model
     device = trainer.accelerator.device
     dtype = next(partitioned.parameters()).dtype
+    if any(_master(p) is not None for p in partitioned.parameters()):  # cheap: a ZeRO-3 param's attribute check
+        dtype = torch.float32
     unset_hf_deepspeed_config()
     plain = _empty_like(partitioned, device, dtype)
     targets = dict(plain.named_parameters())
     with torch.no_grad():
         for name, param in partitioned.named_parameters():
+            master = _master(param)
+            if master is not None:
+                targets.pop(name).copy_(master())  # gathered across ranks, float32
+                continue
             with deepspeed.zero.GatheredParameters([param], modifier_rank=None):
                 targets.pop(name).copy_(param.data)
         for name, buffer in partitioned.named_buffers():  # buffers are never partitioned
@@ -93,6 +105,31 @@ def consolidated_model(trainer, model=None):  # noqa: ANN001, ANN201 - a transfo
     plain.tie_weights()
     plain.generation_config = partitioned.generation_config
     return plain
+
+
+def _master(param):  # noqa: ANN001, ANN202 - a DeepSpeed-managed parameter -> a callable or None
+    """A callable returning ``param``'s full float32 master weight (a collective), or None when
+    DeepSpeed keeps none apart from the parameter itself (float32 training, frozen parameters)."""
+    import torch
+
+    if param.dtype == torch.float32 or not param.requires_grad:
+        return None
+    if not (hasattr(param, "ds_id") and hasattr(param, "_z3_optimizer")) and not hasattr(param, "_hp_mapping"):
+        return None
+    from deepspeed.utils import safe_get_full_fp32_param
+
+    return lambda: safe_get_full_fp32_param(param)
+
+
+def _restore_master_weights(model) -> None:  # noqa: ANN001 - a (peft-wrapped) PreTrainedModel
+    """ZeRO-1/2 in bf16/fp16: put DeepSpeed's float32 masters back into the module it cast down."""
+    import torch
+
+    with torch.no_grad():
+        for param in model.parameters():
+            master = _master(param)
+            if master is not None:
+                param.data = master().to(param.device)
 
 
 def _empty_like(model, device, dtype):  # noqa: ANN001, ANN202 - a (peft-wrapped) PreTrainedModel

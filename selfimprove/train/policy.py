@@ -14,7 +14,7 @@ import torch
 
 from selfimprove import atomic
 from selfimprove.config import Config
-from selfimprove.models import LoadedModel, load_model
+from selfimprove.models import LoadedModel, load_model, resolve_device, resolve_dtype
 
 
 def _lora(cfg: Config, loaded: LoadedModel, checkpoint: str | None) -> LoadedModel:
@@ -30,15 +30,26 @@ def _lora(cfg: Config, loaded: LoadedModel, checkpoint: str | None) -> LoadedMod
             model = get_peft_model(loaded.model, LoraConfig(
                 r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout, target_modules=list(o.target_modules),
                 task_type="CAUSAL_LM"))
-    return LoadedModel(model, loaded.tokenizer, loaded.name, loaded.path)
+    return LoadedModel(model, loaded.tokenizer, loaded.name, loaded.path, loaded.compute_dtype)
 
 
 def load_policy(cfg: Config, checkpoint: str | None) -> LoadedModel:
-    """The base model (``checkpoint`` None) or a saved round checkpoint, on ``run.device``."""
+    """The base model (``checkpoint`` None) or a saved round checkpoint, on ``run.device``.
+
+    Mixed precision as users expect it: ``model.dtype`` (bfloat16 on a GPU by default) is the
+    dtype the policy computes in, under autocast, while its trained weights stay float32 across
+    rounds. Trained in bfloat16 directly, most of GRPO's small updates fell below half a bfloat16
+    ulp and were rounded away; and DeepSpeed's float32 master weights, kept only while its
+    optimizer lives, were lost when each round's trainer ended (``zero_export.consolidated_model``
+    copies them back). Cost: 4 bytes a parameter on each rank between rounds, not 2. With LoRA
+    only the adapter trains (peft keeps it in float32), so the frozen base stays in ``model.dtype``.
+    """
     lora = cfg.train.lora.enabled
     source = cfg.model.name if checkpoint is None or lora else checkpoint
-    loaded = load_model(source, device=cfg.run.device, dtype=cfg.model.dtype, cache_dir=cfg.model.cache_dir,
-                        seed=cfg.run.seed)
+    compute = resolve_dtype(cfg.model.dtype, resolve_device(cfg.run.device))
+    loaded = load_model(source, device=cfg.run.device, dtype=cfg.model.dtype if lora else "float32",
+                        cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
+    loaded.compute_dtype = compute
     if lora:
         loaded = _lora(cfg, loaded, checkpoint)
     loaded.model.eval()

@@ -84,10 +84,11 @@ class Strategy:
         import torch
 
         on_cpu = policy.model.device.type == "cpu"
+        compute = policy.compute_dtype or policy.model.dtype  # float32 weights, autocast to this (train.policy)
         t = self.cfg.train
         return dict(
             output_dir=self.trainer_dir(), report_to=[], save_strategy="no", logging_steps=1, seed=seed,
-            use_cpu=on_cpu, bf16=not on_cpu and policy.model.dtype == torch.bfloat16, fp16=False,
+            use_cpu=on_cpu, bf16=compute == torch.bfloat16, fp16=not on_cpu and compute == torch.float16,
             disable_tqdm=True, dataloader_num_workers=0, **{_checkpointing_arg(): t.gradient_checkpointing},
             **({"deepspeed": t.deepspeed} if t.deepspeed is not None else {}),
         )

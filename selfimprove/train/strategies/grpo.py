@@ -135,7 +135,7 @@ class GRPO(Strategy):
             cached = {prompt_key(group[0].messages): group for group in data.groups.values()}
         engine = build_engine(policy.model, policy.tokenizer, self.cfg.sampling, self.cfg.rollouts,
                               model_dir=policy.path, seed=distributed.rank_seed(seed), policy=policy.name,
-                              round=data.round, progress=False)
+                              round=data.round, progress=False, dtype=policy.compute_dtype)
         episodes = RefineEpisodes(engine, self.runtime) if g.refine else None
         source = RolloutSource(engine, by_key, cached, episodes)
         args = GRPOConfig(
