@@ -42,6 +42,12 @@ def test_a_digit_invalid_in_its_base_is_invalid(answer: str) -> None:
     assert result.status is Status.INVALID and "base" in result.feedback
 
 
+def test_a_numeral_with_its_base_is_one_number_in_prose() -> None:
+    assert V("So 13 in binary is 1101_2", "1101_2").correct
+    assert V("So 13 in binary is 1101_2", "13").correct
+    assert V("\\boxed{\\text{1101}_2}", "13").correct
+
+
 def test_subscripted_names_are_not_numerals() -> None:
     assert base_numeral("x_2") is None and base_numeral("a_{16}") is None and base_numeral("A_1") is None
     assert replace_base_numerals("x_2 + a_{16} + \\log_2 8") == "x_2 + a_{16} + \\log_2 8"

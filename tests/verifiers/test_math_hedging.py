@@ -39,6 +39,15 @@ HEDGES = [
     ("\\boxed{9}, or maybe 3.", ["3", "9"]),
     ("\\boxed{9}. Another possible answer is 3.", ["3", "9"]),
     ("\\boxed{9}. Perhaps 3.", ["3", "9"]),
+    ("The answer is 3 (or 9).", ["3", "9"]),
+    ("The answer is 3, or 9.", ["3", "9"]),
+    ("\\boxed{3} (could be 9)", ["3", "9"]),
+    ("Either \\boxed{3} or \\boxed{9}", ["3", "9"]),
+    ("\\boxed{3, 9}", ["3", "9"]),
+    ("The answer is 3. If we include zero, it would be 4.", ["3", "4"]),
+    ("The answer is \\boxed{3} if n is odd and \\boxed{9} if n is even.", ["3", "9"]),
+    ("The answer is 3; alternatively 9.", ["3", "9"]),
+    ("Answer: 3 or possibly 9", ["3", "9"]),
     ("The answer is 3. The answer is 9.", ["3", "9"]),
     ("#### 3\n#### 9", ["3", "9"]),
     # a revision word does not excuse a hedge after it
@@ -68,6 +77,13 @@ REVISIONS = [
     ("\\boxed{3}. Oops, I misread the question. \\boxed{9}", "9"),
     ("try \\boxed{3}; no, \\boxed{4}", "4"),
     ("\\boxed{C}. Wait, no, it's \\boxed{B}.", "B"),
+    ("\\boxed{3}\n\nUpon reflection, the answer is \\boxed{9}.", "9"),
+    ("\\boxed{3}. That can't be right. \\boxed{9}", "9"),
+    ("\\boxed{3}. That doesn't seem right; redo: \\boxed{9}", "9"),
+    ("\\boxed{3}. Revised answer: \\boxed{9}", "9"),
+    ("\\boxed{3} is incorrect; the correct answer is \\boxed{9}.", "9"),
+    ("The answer is \\boxed{3}. Let me double-check: 4+5=9. So the answer is actually \\boxed{9}.", "9"),
+    ("\\boxed{3}. On closer inspection, \\boxed{9}.", "9"),
 ]
 
 
@@ -124,6 +140,10 @@ def test_several_values_still_hedge_when_each_box_is_a_whole_answer() -> None:
     ("She has 8 marbles instead of 10.", "8"),
     ("It is 8 \u2014 not 10 \u2014 marbles.", "8"),
     ("The answer is 8 marbles (not 10).", "8"),
+    ("The answer is 8 \u2014 she gave away 2, so not 10.", "8"),
+    ("She gets 8 out of 10.", "8"),
+    ("She has 8 marbles, fewer than 10.", "8"),
+    ("She has 8 marbles now (she had 10 before).", "8"),
 ])
 def test_a_negated_number_is_not_the_answer(completion: str, reference: str) -> None:
     assert V(completion, reference).correct
@@ -146,3 +166,13 @@ def test_explicit_box_policies_keep_their_meaning() -> None:
     assert MathVerifier(box_policy="join")(text, "-3, 2").correct
     assert MathVerifier(box_policy="reject")(text, "2").status is Status.INVALID
     assert V(text, "-3").status is Status.INVALID  # the default: two different answers
+
+
+@pytest.mark.parametrize(("completion", "reference"), [
+    ("Subtracting gives 3 = 5, a contradiction, so there is no solution.", "\\emptyset"),
+    ("No solution", "\\text{no solution}"),
+    ("As x grows the quotient oscillates, so the limit does not exist.", "\\text{DNE}"),
+])
+def test_a_statement_that_there_is_no_answer_is_found_in_prose(completion: str, reference: str) -> None:
+    assert V(completion, reference).correct
+    assert V("There is no solution for x < 0; for x = 2 we get 7.", "7").correct  # a number after it wins

@@ -8,7 +8,8 @@ Known units convert within their dimension:
 - time (second): ``ms``, ``s``, ``min``, ``h``, ``day``, ``week``;
 - mass (gram): ``mg``, ``g``, ``kg``, ``t`` (tonne);
 - volume: ``mL``, ``L``, ``cc``, and cubes of lengths (``1 L`` is ``1000 cm^3``);
-- money: ``dollars`` / ``USD`` / ``$`` and ``cents``.
+- money: ``dollars`` / ``USD`` / ``$`` and ``cents``;
+- speeds written as one word: ``mph``, ``kph``, ``fps``.
 
 Any other word is a unit of its own, compared by its singular (``apples`` is ``apple``); of a
 phrase (``chocolate candies``) only the last word counts (``candy``), so a description before the
@@ -42,6 +43,7 @@ for _names, _factor, _dim in [
 ]:
     for _name in _names.split():
         _KNOWN[_name] = (_factor, _dim[0], 3) if _dim == "m3" else (_factor, _dim, 1)
+_SPEEDS = {"mph": "mi/h", "kph": "km/h", "kmh": "km/h", "kmph": "km/h", "fps": "ft/s", "mps": "m/s"}
 _PLURAL_ABBREVIATIONS = {"hrs": "hr", "mins": "min", "secs": "sec", "kms": "km", "cms": "cm", "kgs": "kg",
                          "lbs": "lb", "yds": "yd", "wks": "wk", "feet": "feet"}
 _POWER_WORDS = {"square": 2, "sq": 2, "squared": 2, "cubic": 3, "cu": 3, "cubed": 3}
@@ -62,6 +64,7 @@ def conversion(unit: str, to: str) -> sympy.Rational | None:
 def read(unit: str) -> Unit | None:
     """``unit`` as a factor and base units (see the module docstring); ``None`` if nothing is readable."""
     text = unit.replace("\\", " ").replace("{", " ").replace("}", " ").lower()
+    text = _SPEEDS.get(text.strip(), text)
     numerator, _, denominator = re.sub(r"\s+per\s+", "/", text).partition("/")
     powers: dict[str, int] = {}
     factor = R(1)

@@ -11,17 +11,21 @@ Methods, tried in the order given by ``priority`` (default :data:`DEFAULT_PRIORI
 - ``answer_is``: after the last "the answer is" / "answer:".
 - ``latex``: the last ``$...$``, ``\\(...\\)`` or ``\\[...\\]`` span.
 - ``whole``: the whole completion, when it is short (a bare answer such as ``(1, 2), (3, 4)``).
-- ``last_number``: the last number in the text.
+- ``no_answer``: the last statement that there is no answer ("so there is no solution", "the
+  limit does not exist", "DNE"), when no number follows it.
+- ``last_number``: the last number in the text (not one in a closing aside such as "(she had 10
+  before)").
 
 Marker methods (``boxed``, ``hash``, ``final_answer``, ``answer_is``) are decisive: the first
-one that finds anything wins. The unmarked ones (``latex``, ``whole``, ``last_number``) are
+one that finds anything wins. The unmarked ones (``latex``, ``whole``, ``no_answer``, ``last_number``) are
 *candidates*; the verifier takes the first candidate that parses. The final mention is used,
 never the first: models restate intermediate results before concluding.
 
-A mention right after a negation (``8 marbles, not 10``; ``rather than \\boxed{10}``; ``instead of
-$10$``) is not an answer: every method skips it, and a negated tail is cut from the sentence after
-"the answer is" (``8, not 10`` -> ``8``), as is a parenthetical remark (``3 (or equivalently 3.0)``),
-which :mod:`.hedge` reads as an alternative. :func:`mentions` lists every mention of a method,
+A mention right after a negation or a comparison (``8 marbles, not 10``; ``rather than
+\\boxed{10}``; ``2 fewer than 10``; ``8 out of 10``) is not an answer: every method skips it. From
+the sentence after "the answer is" a negated tail (``8, not 10`` -> ``8``), a remark after a dash
+or ", because" / ", so" / ", which", and a parenthetical remark (``3 (or equivalently 3.0)``,
+which :mod:`.hedge` reads as an alternative) are cut. :func:`mentions` lists every mention of a method,
 with its position; :mod:`.hedge` uses them to find completions that offer several answers.
 
 Limits: the sentence after "the answer is" ends at the first ". " / newline, so an answer that
@@ -38,7 +42,7 @@ from typing import Literal, Sequence
 
 BoxPolicy = Literal["last", "first", "join", "reject"]
 DEFAULT_PRIORITY: tuple[str, ...] = (
-    "boxed", "hash", "final_answer", "answer_is", "latex", "whole", "last_number",
+    "boxed", "hash", "final_answer", "answer_is", "latex", "whole", "no_answer", "last_number",
 )
 MARKER_METHODS = frozenset({"boxed", "hash", "final_answer", "answer_is"})
 WHOLE_MAX_CHARS = 300
@@ -52,17 +56,26 @@ _LATEX_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", r
 _PROSE_RE = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,} +[A-Za-z]{2,}\b")
 _TEXT_SPAN_RE = re.compile(r"\\(?:text|mbox|mathrm)\s*\{[^{}]*\}")
 _NUMBER_RE = re.compile(
-    r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?"  # 1,234,567.89
+    r"\d[0-9A-Za-z]*_\{?\d+\}?"  # 1101_2: a numeral with its base
+    r"|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?"  # 1,234,567.89
     r"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?%?"  # 12, 1.5, 1e6, 3/4, 50%
     r"|-?\.\d+%?"
 )
 _SENTENCE_END_RE = re.compile(r"\.(?:\s|$)|\n")
 _LINE_END_RE = re.compile(r"\n")
-_NEGATION_HINT_RE = re.compile("not|n't|never|rather|instead|longer")  # cheap test before _NEGATED_RE
-_NEGATED_RE = re.compile(r"(?:\bnot|n't|\bnever|\brather\s+than|\binstead\s+of|\bno\s+longer)\s*[:(]?\s*"
-                         r"(?:\$\s*|\\\(\s*)?$")
+# A number after a negation or a comparison is not the answer: "not 10", "fewer than 10", "out of 10".
+_NEGATION_HINT_RE = re.compile("not|n't|never|than|instead|longer|out|compared")  # cheap test before _NEGATED_RE
+_NEGATED_RE = re.compile(r"(?:\bnot|n't|\bnever|\bthan|\binstead\s+of|\bno\s+longer|\bout\s+of"
+                         r"|\bcompared\s+(?:to|with))\s*[:(]?\s*(?:the\s+)?(?:\$\s*|\\\(\s*)?$")
+# A closing aside in parentheses with words ("(she had 10 before)") holds no answer.
+_ASIDE_RE = re.compile(r"\([^()]*[A-Za-z]{2,}[^()]*\)\s*[.!]?\s*$")
+_NO_ANSWER_RE = re.compile(
+    r"\bno\s+(?:real\s+|integer\s+|possible\s+|such\s+)?(?:solutions?|roots?)\b|\b(?:does\s+not|doesn't)\s+exist\b"
+    r"|\bDNE\b|\bundefined\b|\bempty\s+set\b|\\(?:emptyset|varnothing)\b", re.IGNORECASE)
 _NEGATED_TAIL_RE = re.compile(r"(?:\s*[,;]|\s*[\u2014\u2013]|\s+--|\s)\s*(?:and\s+|but\s+)?"
-                              r"(?:not|rather\s+than|instead\s+of)\s+[^,;]*$", re.IGNORECASE)
+                              r"(?:not|rather\s+than|instead\s+of)\s+[^,;]*$"
+                              r"|\s+(?:\u2014|\u2013|--)\s+.*$|,\s*(?:because|since|so|which|where|given)\s.*$",
+                              re.IGNORECASE)
 _REMARK_RE = re.compile(r"\s*\((?:or|i\.e\.|ie|that is|equivalently|which is|not)\b[^()]*\)\s*$"
                         r"|\s*,?\s*(?:or\s+)?(?:equivalently|i\.e\.|that is),?\s[^,;]*$", re.IGNORECASE)
 
@@ -198,8 +211,14 @@ def _mentions(text: str, method: str) -> list[Extracted]:
         ok = 0 < len(stripped) <= WHOLE_MAX_CHARS and not _is_prose(stripped)
         return [Extracted(stripped, method, 0, len(text))] if ok else []
     if method == "last_number":
+        aside = _ASIDE_RE.search(text)
+        end = aside.start() if aside else len(text)
         return [Extracted(m.group(0), method, m.start(), m.end())
-                for m in _NUMBER_RE.finditer(text) if not negated(text, m.start())]
+                for m in _NUMBER_RE.finditer(text, 0, end) if not negated(text, m.start())]
+    if method == "no_answer":  # "so there is no solution.", "The limit does not exist."
+        found = [Extracted(m.group(0), method, m.start(), m.end()) for m in _NO_ANSWER_RE.finditer(text)]
+        last_number = mentions(text, "last_number")[-1:]
+        return [f for f in found if not last_number or f.start > last_number[0].end]
     raise ValueError(f"unknown extraction method '{method}'; choose from {DEFAULT_PRIORITY}")
 
 

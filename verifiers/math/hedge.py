@@ -50,7 +50,7 @@ _ANSWER_WORDS = r"(?:the\s+(?:final\s+)?(?:answer|value|result|total)|it|this|th
 _HEDGE_RE = re.compile(
     rf"(?:(?:could|might|may|can)\s+(?:also\s+|alternatively\s+|possibly\s+|instead\s+|equally\s+)?be"
     rf"|alternatively,?(?:\s+{_ANSWER_WORDS}\s+(?:is|=|could\s+be|might\s+be|would\s+be))?"
-    rf"|or\s+(?:possibly|perhaps|maybe|else|alternatively|even)"
+    rf"|or\s+(?:possibly|perhaps|maybe|else|alternatively|even)|\(\s*or|(?:it|the\s+answer|this|that)\s+would\s+be"
     rf"|(?:another|other|second|alternative)\s+(?:possible\s+|valid\s+|correct\s+)?"
     rf"(?:answer|value|solution|possibility|option|candidate)\s+(?:is|would\s+be|could\s+be|might\s+be|:)"
     rf"|\b(?:possibly|perhaps|maybe))\s*:?\s*(?:equal\s+to\s+)?{_VALUE}{_ALONE}", re.IGNORECASE)
@@ -64,8 +64,10 @@ _REVISION_RE = re.compile(
     r"\b(?:wait|actually|hold\s+on|hmm+|oops|whoops|sorry|correction|corrected|correcting|mistakes?|mistaken"
     r"|miscalculat\w*|mis(?:read|took)|wrong|incorrect|erroneous|errors?|scratch\s+that|on\s+second\s+thought"
     r"|let\s+me\s+(?:re-?)?(?:check|verify|reconsider|recompute|recalculate|redo|fix|correct)"
-    r"|double[- ]check\w*|re-?(?:check|calculat|comput|consider|examin|evaluat|think)\w*"
-    r"|not\s+(?:right|correct|true|valid)|isn't\s+(?:right|correct)|nope|no(?=\s*[,.;:!]))", re.IGNORECASE)
+    r"|double[- ]check\w*|re-?(?:check|calculat|comput|consider|examin|evaluat|think|do|vis|flect)\w*|reflection"
+    r"|closer\s+(?:look|inspection)|i\s+mean|updated?|not\s+(?:right|correct|true|valid)"
+    r"|(?:isn't|can't|cannot|can\s+not|doesn't|does\s+not)\s+(?:seem\s+|look\s+|be\s+)?(?:right|correct)"
+    r"|nope|no(?=\s*[,.;:!]))", re.IGNORECASE)
 _MARKERS = ("boxed", "hash", "final_answer", "answer_is")
 
 

@@ -37,7 +37,7 @@ _FRACTION_RE = re.compile(r"^([-+]?)\s*(?:\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\}|(
 # ten (``FF_{16}``): ``a_{16}`` or ``x_2`` is a subscripted name, not a numeral.
 _NUMERAL = r"(?:\d[0-9A-Za-z]*|[A-Z]{2,})"
 _BASE = r"_\s*(?:\{\s*(?:\(\s*)?(?:\\text\{\s*)?([0-9]+|[a-z]+)(?:\s*\})?(?:\s*\))?\s*\}|([0-9]))"
-_BASE_NUMERAL_RE = re.compile(rf"^\(?({_NUMERAL})\)?{_BASE}$")
+_BASE_NUMERAL_RE = re.compile(rf"^\(?({_NUMERAL})\)?\s*{_BASE}$")
 _INLINE_BASE_RE = re.compile(rf"(?<![\w\\.}}^])({_NUMERAL}){_BASE}")
 _BASE_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                "ten": 10, "twelve": 12, "sixteen": 16}

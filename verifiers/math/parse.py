@@ -168,8 +168,9 @@ def _equation(parts: list[str], depth: int) -> Equation:
             params = tuple(sympy.Symbol(a) for a in args)
     lhs_node = None if assignment else _parse(lhs, depth + 1)
     if assignment and len(matches) == 1 and matches[0] and not params and not shell:
-        try:
-            lhs_node = _scalar(lhs)  # "y = x + 1" can also be compared as the equation it is
+        try:  # "y = x + 1" can also be compared as the equation it is
+            name = lhs.strip()  # one letter, as latex2sympy names it, without the parser's cost
+            lhs_node = Scalar(sympy.Symbol(name), name) if re.fullmatch(r"[A-Za-z]", name) else _scalar(lhs)
         except ParseError:
             pass
     return Equation(lhs, _parse(rhs, depth + 1), assignment, params, lhs_node)
