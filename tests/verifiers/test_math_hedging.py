@@ -48,6 +48,10 @@ HEDGES = [
     ("The answer is \\boxed{3} if n is odd and \\boxed{9} if n is even.", ["3", "9"]),
     ("The answer is 3; alternatively 9.", ["3", "9"]),
     ("Answer: 3 or possibly 9", ["3", "9"]),
+    ("\\boxed{9} (3 is also possible)", ["3", "9"]),
+    ("\\boxed{9}. I would say 3 is also plausible.", ["3", "9"]),
+    ("\\boxed{9}. If the question meant the total, the answer would instead be 3.", ["3", "9"]),
+    ("\\boxed{\\pm 3}", ["3", "-3"]),
     ("The answer is 3. The answer is 9.", ["3", "9"]),
     ("#### 3\n#### 9", ["3", "9"]),
     # a revision word does not excuse a hedge after it
@@ -107,6 +111,7 @@ SAME_VALUE = [
     ("It could be 3 or 9; checking, only 9 works. \\boxed{9}", "9"),
     ("Could the answer be 3? No: 3 fails. The answer is \\boxed{9}.", "9"),
     ("The total is 5 + 4 = 9, so \\boxed{9}.", "9"),
+    ("\\boxed{9}. Check: 3 squared would be 9.", "9"),
 ]
 
 

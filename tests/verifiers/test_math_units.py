@@ -135,6 +135,7 @@ def test_helpers() -> None:
     ("40 \\text{ hard candies}", "40 \\text{ lollipop candies}"),  # a description before the noun: same unit
     ("5 \\text{ km}", "5"), ("5", "5 \\text{ km}"),  # one side bare: the number counts, as before
     ("\\text{5 dollars}", "500 \\text{ cents}"), ("60 \\text{ mph}", "60 \\text{ miles per hour}"),
+    ("\\$5", "500 \\text{ cents}"), ("\\$1,000", "1000 \\text{ dollars}"),
     ("5 kilometers", "5000 \\text{ meters}"), ("3 \\text{ ft}", "36 \\text{ in}"), ("5 \\text{ m}^2", "50000 \\text{ cm}^2"),
 ])
 def test_units_on_both_sides_convert_within_a_dimension(answer: str, reference: str) -> None:
@@ -148,6 +149,7 @@ def test_units_on_both_sides_convert_within_a_dimension(answer: str, reference: 
     ("5 \\text{ kg}", "5 \\text{ km}"), ("12 \\text{ cm}^2", "12 \\text{ cm}"), ("5 \\text{ apples}", "5 \\text{ oranges}"),
     ("5 \\text{ dollars}", "5 \\text{ cents}"), ("x = 5 \\text{ km}", "5 \\text{ m}"), ("7 \\text{ days}", "7 \\text{ weeks}"),
     ("10 \\text{ km}", "10 \\text{ miles}"), ("60 \\text{ mph}", "60 \\text{ km/h}"),
+    ("\\$5", "5 \\text{ cents}"),  # the dollar sign is a unit
 ])
 def test_units_that_differ_are_wrong(answer: str, reference: str) -> None:
     assert V(f"\\boxed{{{answer}}}", reference).status is Status.WRONG

@@ -1,7 +1,7 @@
 """Equations and named values, the part of the equivalence policy in :mod:`.compare` that reads names.
 
 - Two assignments name the same thing and give it the same value: ``x = 3`` is ``x=3``, not
-  ``z = 3``; ``f(x) = 2x`` is ``f(t) = 2t`` (the argument renamed), not ``g(x) = 2x``.
+  ``z = 3``; ``f(x) = 2x`` is ``f(t) = 2t`` (the argument renamed) and ``y = 2x``, not ``g(x) = 2x``.
 - Otherwise two equations are compared as equations: the same variables and the same solution
   set, decided by ``l1 - r1`` being a constant multiple of ``l2 - r2`` (``y = x + 1`` is
   ``x - y + 1 = 0``; ``x = 3`` is ``2x = 6``; ``z = 4`` is not ``w = 4``).
@@ -49,7 +49,7 @@ def eq_equation(a: Node, b: Node, tol: Tolerance, eq: Eq) -> bool:
                 if len(a.params) == len(b.params):
                     return eq(a.rhs, rename(b.rhs, dict(zip(b.params, a.params))), tol)
                 return False
-            if name(a.lhs) == name(b.lhs):
+            if name(a.lhs) == name(b.lhs) or _y_of_x(a, b) or _y_of_x(b, a):
                 return eq(a.rhs, b.rhs, tol)
         return same_equation(a, b)
     equation, other = (a, b) if isinstance(a, Equation) else (b, a)
@@ -61,6 +61,11 @@ def eq_equation(a: Node, b: Node, tol: Tolerance, eq: Eq) -> bool:
         return eq(equation.rhs, other, tol) if equation is a else eq(other, equation.rhs, tol)
     solved = _solve_for_missing(equation, other)
     return solved is not None and (eq(solved, other, tol) if equation is a else eq(other, solved, tol))
+
+
+def _y_of_x(a: Equation, b: Equation) -> bool:
+    """``y = 2x + 1`` and ``f(x) = 2x + 1`` define the same function of ``x``."""
+    return name(a.lhs) == "y" and len(b.params) == 1 and b.params[0] == sympy.Symbol("x")
 
 
 def _solve_for_missing(equation: Equation, other: Node) -> Scalar | None:

@@ -5,8 +5,9 @@ rewarded if any of them were right. The verifier then says ``invalid``, whicheve
 
 - several boxes with different values (or several "the answer is" / "final answer" / ``####``
   statements, when that is the marker graded);
-- a hedge phrase after the first answer, followed by a value: "could also be 9", "might be 9",
-  "alternatively, the answer is 9", "or possibly 9", "maybe 9", "another possible answer is 9";
+- a hedge phrase after the first answer, with a value: "could also be 9", "might be 9", "would
+  instead be 9", "alternatively, the answer is 9", "or possibly 9", "maybe 9", "another possible
+  answer is 9", "9 is also possible";
 - a value joined to the answer by "or": "3 or 9", "either 3 or 9", "\\boxed{3} (or 9)"; inside
   the answer itself (``\\boxed{3 \\text{ or } 9}``) when the reference is a single value.
 
@@ -48,12 +49,16 @@ _VALUE = (r"(\$[^$]{1,120}\$|\\\(.{1,120}?\\\)|\\boxed\s*\{[^{}]{1,120}\}|\\[dt]
 _ALONE = r"(?=\s*(?:[.,;:!?)]|$|\s(?:if|as|since|when|though|too|instead|depending|but|or|and|because)\b))"
 _ANSWER_WORDS = r"(?:the\s+(?:final\s+)?(?:answer|value|result|total)|it|this|that|[a-z])"
 _HEDGE_RE = re.compile(
-    rf"(?:(?:could|might|may|can)\s+(?:also\s+|alternatively\s+|possibly\s+|instead\s+|equally\s+)?be"
+    rf"(?:(?:could|might|may|can|would)\s+(?:also\s+|alternatively\s+|possibly\s+|instead\s+|equally\s+|then\s+)?be"
     rf"|alternatively,?(?:\s+{_ANSWER_WORDS}\s+(?:is|=|could\s+be|might\s+be|would\s+be))?"
-    rf"|or\s+(?:possibly|perhaps|maybe|else|alternatively|even)|\(\s*or|(?:it|the\s+answer|this|that)\s+would\s+be"
+    rf"|or\s+(?:possibly|perhaps|maybe|else|alternatively|even)|\(\s*or"
     rf"|(?:another|other|second|alternative)\s+(?:possible\s+|valid\s+|correct\s+)?"
     rf"(?:answer|value|solution|possibility|option|candidate)\s+(?:is|would\s+be|could\s+be|might\s+be|:)"
     rf"|\b(?:possibly|perhaps|maybe))\s*:?\s*(?:equal\s+to\s+)?{_VALUE}{_ALONE}", re.IGNORECASE)
+# "3 is also possible", "3 also works": the value comes before the hedge
+_ALSO_RE = re.compile(rf"{_VALUE}\s+(?:is\s+|would\s+be\s+)?also\s+(?:possible|plausible|valid|correct|acceptable"
+                      rf"|likely|works|an?\s+(?:valid\s+|possible\s+)?(?:answer|solution|option|possibility))\b",
+                      re.IGNORECASE)
 _OR_BEFORE_RE = re.compile(rf"{_VALUE}\s*,?\s*or\s+(?:possibly\s+|perhaps\s+|maybe\s+|else\s+)?$", re.IGNORECASE)
 _OR_AFTER_RE = re.compile(
     rf"^\s*[,.;]?\s*\(?\s*or\s+(?:possibly\s+|perhaps\s+|maybe\s+|else\s+|equivalently\s+|even\s+)?{_VALUE}",
@@ -89,7 +94,7 @@ def offered(region: str, answer: extract.Extracted) -> list[str]:
     found = [m for m in extract.mentions(region, answer.method)] if answer.decisive else []
     out = [m.text for m in found if m.text != answer.text]
     first = min([m.start for m in found] + [answer.start])
-    out += [_unwrap(m.group(1)) for m in _HEDGE_RE.finditer(region, first)]
+    out += [_unwrap(m.group(1)) for pattern in (_HEDGE_RE, _ALSO_RE) for m in pattern.finditer(region, first)]
     before = _OR_BEFORE_RE.search(region[max(0, answer.start - 160) : answer.start])
     after = _OR_AFTER_RE.search(region[answer.end : answer.end + 160])
     out += [_unwrap(m.group(1)) for m in (before, after) if m]

@@ -1,7 +1,8 @@
 """Text clean-up applied to an extracted answer before it is parsed.
 
 Only rewrites that do not change the mathematical meaning live here: LaTeX spacing and sizing
-commands, ``\\dfrac`` -> ``\\frac``, unicode operators -> LaTeX, ``$`` delimiters and currency,
+commands, ``\\dfrac`` -> ``\\frac``, unicode operators -> LaTeX, ``$`` delimiters and currency (an
+answer that is only ``\\$5`` keeps the dollars as a unit marker, :mod:`.units`),
 thousands separators of a lone number, ordinal suffixes, trailing full stops. Rewrites that
 carry meaning (percent, degrees, units, labels) are decided per item in :mod:`.parse`.
 """
@@ -52,6 +53,7 @@ _RENAME = [
 ]
 _THIN_SPACE_GROUP_RE = re.compile(r"(?<=\d)(?:\\,|\\ |\\;|~|\{,\})(?=\d{3}(?!\d))")
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
+_DOLLARS_RE = re.compile(r"^\s*\\\$\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*$")
 _ORDINAL_RE = re.compile(r"(\d)\s*(?:\^\{?\\text\{(?:st|nd|rd|th)\}\}?|(?:st|nd|rd|th)\b)")
 
 
@@ -65,6 +67,8 @@ def normalize(text: str) -> str:
     s = _DROP_RE.sub(" ", s)
     for pattern, repl in _RENAME:
         s = pattern.sub(repl, s)
+    # "\$5" is five dollars: the sign is a unit (see units), unless it only delimits math ("$5$")
+    s = _DOLLARS_RE.sub(lambda m: m.group(1).replace(",", "") + r" \unit{dollars}", s)
     s = s.replace(r"\$", " ").replace("$", " ")
     s = _ORDINAL_RE.sub(r"\1", s)
     s = s.strip()
