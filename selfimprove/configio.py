@@ -195,7 +195,8 @@ def describe(cls: type, prefix: str = "") -> list[tuple[str, str, Any, str]]:
 
 
 def reference_markdown(cls: type) -> str:
-    """The config reference as a Markdown table (the README embeds it; a test keeps them equal)."""
+    """The config reference as a Markdown table (docs/pages/config-reference.md embeds it;
+    tests/selfimprove/test_docs.py keeps them equal)."""
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for key, tp, default, help_text in describe(cls):
         cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731

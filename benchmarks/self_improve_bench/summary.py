@@ -1,4 +1,4 @@
-"""From per-problem results to the numbers the README may quote, each with its interval.
+"""From per-problem results to the numbers a record (and the docs quoting it) may state, each with its interval.
 
 Groups: ``overall`` (every held-out problem of the trained families, resampled within family),
 each family on its own, and ``ood`` (the probe family). For every scored policy and mode
