@@ -68,6 +68,7 @@ def test_named_values_without_a_conventional_order_are_invalid_against_a_tuple(a
     result = V(f"\\boxed{{{answer}}}", reference)
     assert result.status is Status.INVALID, result
     assert "order" in result.feedback
+    assert "u," not in result.feedback  # never the reference's names
 
 
 def test_conventional_order() -> None:

@@ -138,8 +138,9 @@ def _named_vs_tuple(named: dict[str, Node], point: Seq, named_is_ref: bool, tol:
     if len(named) != len(point.items):
         return False
     order = conventional_order(list(named))
-    if order is None and not written_order:
-        raise Ungradeable(f"the names {', '.join(named)} have no conventional order to match a tuple with")
+    if order is None and not written_order:  # feedback reaches the model: never the reference's names
+        whose = "the reference's names" if named_is_ref else f"the names {', '.join(named)}"
+        raise Ungradeable(f"{whose} have no conventional order to match a tuple with")
     values = Seq(tuple(named[n] for n in order or named), ordered=True, brackets=point.brackets)
     return eq(values, point, tol) if named_is_ref else eq(point, values, tol)
 
