@@ -52,6 +52,9 @@ HEDGES = [
     ("\\boxed{9}. I would say 3 is also plausible.", ["3", "9"]),
     ("\\boxed{9}. If the question meant the total, the answer would instead be 3.", ["3", "9"]),
     ("\\boxed{\\pm 3}", ["3", "-3"]),
+    ("\\boxed{9}. 3 is another possibility.", ["3", "9"]),
+    ("\\boxed{9} if n is odd, otherwise 3.", ["3", "9"]),
+    ("\\boxed{9}, unless n is even, in which case 3.", ["3", "9"]),
     ("The answer is 3. The answer is 9.", ["3", "9"]),
     ("#### 3\n#### 9", ["3", "9"]),
     # a revision word does not excuse a hedge after it

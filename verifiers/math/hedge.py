@@ -6,8 +6,8 @@ rewarded if any of them were right. The verifier then says ``invalid``, whicheve
 - several boxes with different values (or several "the answer is" / "final answer" / ``####``
   statements, when that is the marker graded);
 - a hedge phrase after the first answer, with a value: "could also be 9", "might be 9", "would
-  instead be 9", "alternatively, the answer is 9", "or possibly 9", "maybe 9", "another possible
-  answer is 9", "9 is also possible";
+  instead be 9", "alternatively, the answer is 9", "or possibly 9", "maybe 9", "otherwise 9", "in
+  which case 9", "another possible answer is 9", "9 is also possible", "9 is another possibility";
 - a value joined to the answer by "or": "3 or 9", "either 3 or 9", "\\boxed{3} (or 9)"; inside
   the answer itself (``\\boxed{3 \\text{ or } 9}``) when the reference is a single value.
 
@@ -51,14 +51,14 @@ _ANSWER_WORDS = r"(?:the\s+(?:final\s+)?(?:answer|value|result|total)|it|this|th
 _HEDGE_RE = re.compile(
     rf"(?:(?:could|might|may|can|would)\s+(?:also\s+|alternatively\s+|possibly\s+|instead\s+|equally\s+|then\s+)?be"
     rf"|alternatively,?(?:\s+{_ANSWER_WORDS}\s+(?:is|=|could\s+be|might\s+be|would\s+be))?"
-    rf"|or\s+(?:possibly|perhaps|maybe|else|alternatively|even)|\(\s*or"
+    rf"|or\s+(?:possibly|perhaps|maybe|else|alternatively|even)|\(\s*or|otherwise,?|in\s+which\s+case,?"
     rf"|(?:another|other|second|alternative)\s+(?:possible\s+|valid\s+|correct\s+)?"
     rf"(?:answer|value|solution|possibility|option|candidate)\s+(?:is|would\s+be|could\s+be|might\s+be|:)"
     rf"|\b(?:possibly|perhaps|maybe))\s*:?\s*(?:equal\s+to\s+)?{_VALUE}{_ALONE}", re.IGNORECASE)
-# "3 is also possible", "3 also works": the value comes before the hedge
-_ALSO_RE = re.compile(rf"{_VALUE}\s+(?:is\s+|would\s+be\s+)?also\s+(?:possible|plausible|valid|correct|acceptable"
-                      rf"|likely|works|an?\s+(?:valid\s+|possible\s+)?(?:answer|solution|option|possibility))\b",
-                      re.IGNORECASE)
+# "3 is also possible", "3 also works", "3 is another possibility": the value comes before the hedge
+_KINDS = r"(?:valid\s+|possible\s+|correct\s+)?(?:answer|solution|option|possibility|candidate)"
+_ALSO_RE = re.compile(rf"{_VALUE}\s+(?:is\s+|would\s+be\s+)?(?:also\s+(?:possible|plausible|valid|correct|acceptable"
+                      rf"|likely|works|an?\s+{_KINDS})|(?:another|an\s+alternative)\s+{_KINDS})\b", re.IGNORECASE)
 _OR_BEFORE_RE = re.compile(rf"{_VALUE}\s*,?\s*or\s+(?:possibly\s+|perhaps\s+|maybe\s+|else\s+)?$", re.IGNORECASE)
 _OR_AFTER_RE = re.compile(
     rf"^\s*[,.;]?\s*\(?\s*or\s+(?:possibly\s+|perhaps\s+|maybe\s+|else\s+|equivalently\s+|even\s+)?{_VALUE}",
