@@ -115,6 +115,7 @@ SAME_VALUE = [
     ("Could the answer be 3? No: 3 fails. The answer is \\boxed{9}.", "9"),
     ("The total is 5 + 4 = 9, so \\boxed{9}.", "9"),
     ("\\boxed{9}. Check: 3 squared would be 9.", "9"),
+    ("Since 3 > 2, she buys B. The answer is therefore 3.\nThe answer is 3.", "3"),
 ]
 
 

@@ -76,6 +76,8 @@ _NEGATED_TAIL_RE = re.compile(r"(?:\s*[,;]|\s*[\u2014\u2013]|\s+--|\s)\s*(?:and\
                               r"(?:not|rather\s+than|instead\s+of)\s+[^,;]*$"
                               r"|\s+(?:\u2014|\u2013|--)\s+.*$|,\s*(?:because|since|so|which|where|given)\s.*$",
                               re.IGNORECASE)
+_FILLER_RE = re.compile(r"^(?:therefore|thus|so|then|hence|clearly|simply|just|exactly|now|indeed|still|again)\b,?\s*",
+                        re.IGNORECASE)  # "the answer is therefore 3"
 _REMARK_RE = re.compile(r"\s*\((?:or|i\.e\.|ie|that is|equivalently|which is|not)\b[^()]*\)\s*$"
                         r"|\s*,?\s*(?:or\s+)?(?:equivalently|i\.e\.|that is),?\s[^,;]*$", re.IGNORECASE)
 
@@ -162,7 +164,7 @@ def _statements(pattern: re.Pattern[str], text: str, method: str, *, to_sentence
     for m in pattern.finditer(text):
         end = (_SENTENCE_END_RE if to_sentence_end else _LINE_END_RE).search(text, m.end())
         stop = end.start() if end else len(text)
-        answer = without_remark(text[m.end() : stop].strip().rstrip(".").strip())
+        answer = without_remark(_FILLER_RE.sub("", text[m.end() : stop].strip()).rstrip(".").strip())
         if answer:
             found.append(Extracted(answer, method, m.start(), stop))
     return found
