@@ -130,6 +130,8 @@ def test_one_value_restated_or_alternatives_weighed_before_the_answer_are_not_he
     ("The solutions are $x = 3$ or $x = 9$, so \\boxed{3, 9}.", "3, 9"),
     ("\\boxed{x < 1 \\text{ or } x > 3}", "(-\\infty, 1) \\cup (3, \\infty)"),
     ("\\boxed{x = 3 \\text{ or } x = -3}", "\\pm 3"),
+    ("So $x = 3$ or $x = 9$.", "3, 9"),
+    ("The roots are 3 or 9.", "\\{3, 9\\}"),
 ])
 def test_or_joins_the_parts_of_an_answer_with_several_values(completion: str, reference: str) -> None:
     assert V(completion, reference).correct

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from typing import NamedTuple
 
 import sympy
 
@@ -89,16 +90,23 @@ def committed(completion: str) -> str:
     return completion
 
 
-def offered(region: str, answer: extract.Extracted) -> list[str]:
+class Offered(NamedTuple):
+    """Values a completion offers besides its answer: joined to it by "or", and all others."""
+
+    or_joined: list[str]
+    others: list[str]
+
+
+def offered(region: str, answer: extract.Extracted) -> Offered:
     """The other values ``region`` offers as final answers besides ``answer`` (raw text)."""
     found = [m for m in extract.mentions(region, answer.method)] if answer.decisive else []
-    out = [m.text for m in found if m.text != answer.text]
+    others = [m.text for m in found if m.text != answer.text]
     first = min([m.start for m in found] + [answer.start])
-    out += [_unwrap(m.group(1)) for pattern in (_HEDGE_RE, _ALSO_RE) for m in pattern.finditer(region, first)]
+    others += [_unwrap(m.group(1)) for pattern in (_HEDGE_RE, _ALSO_RE) for m in pattern.finditer(region, first)]
     before = _OR_BEFORE_RE.search(region[max(0, answer.start - 160) : answer.start])
     after = _OR_AFTER_RE.search(region[answer.end : answer.end + 160])
-    out += [_unwrap(m.group(1)) for m in (before, after) if m]
-    return [o for o in dict.fromkeys(out) if o and o != answer.text]
+    joined = [_unwrap(m.group(1)) for m in (before, after) if m]
+    return Offered(*([o for o in dict.fromkeys(xs) if o and o != answer.text] for xs in (joined, others)))
 
 
 def several_values(ref: Node) -> bool:

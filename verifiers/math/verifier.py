@@ -148,12 +148,30 @@ class MathVerifier:
                     continue
                 node = None  # the reference's own text: correct without parsing, unless it hedges
             if hedges and not joined:
-                several = hedge.conflict(node, cand.text, hedge.offered(region, cand), ref, self.tolerance)
-                if several:
-                    return Verification.invalid(f"the completion offers several different final answers "
-                                                f"({several[:200]!r} besides {cand.text[:200]!r}); commit to one", cand.text)
+                committed = self._one_answer(region, cand, node, ref)
+                if isinstance(committed, Verification):
+                    return committed
+                cand, node = committed
             return self._graded(ref, node, cand, same_text, fields.get("question"))
         return Verification.invalid(f"no readable final answer ({problem})", candidates[-1].text)
+
+    def _one_answer(self, region: str, cand: extract.Extracted, node: Node | None,
+                    ref: Node) -> tuple[extract.Extracted, Node | None] | Verification:
+        """``invalid`` when the completion offers other answers besides ``cand``; for a reference
+        with several values, values joined to ``cand`` by "or" are read with it ("$3$ or $9$")."""
+        offered = hedge.offered(region, cand)
+        alternatives = offered.or_joined + offered.others
+        if offered.or_joined and node is not None and hedge.several_values(ref):
+            text = ", ".join([*offered.or_joined, cand.text])
+            try:
+                cand, node, alternatives = dataclasses.replace(cand, text=text), parse_answer(text), offered.others
+            except (ParseError, guard.TooComplex):
+                pass
+        several = hedge.conflict(node, cand.text, alternatives, ref, self.tolerance)
+        if several:
+            return Verification.invalid(f"the completion offers several different final answers "
+                                        f"({several[:200]!r} besides {cand.text[:200]!r}); commit to one", cand.text)
+        return cand, node
 
     def _graded(self, ref: Node, node: Node | None, cand: extract.Extracted, same_text: bool,
                 question: str | None) -> Verification:
