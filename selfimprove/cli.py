@@ -161,7 +161,7 @@ def _friendly_errors() -> tuple[type[BaseException], ...]:
     from selfimprove.report import ReportError
     from selfimprove.rundir import RunDirError
     from selfimprove.tasks.base import TaskError
-    from selfimprove.train.store import StoreError
+    from selfimprove.store import StoreError
     from selfimprove.train.strategies import UnknownStrategyError
     from selfimprove.verify_cli import VerifyInputError
     from verifiers.registry import UnknownVerifierError

@@ -54,7 +54,7 @@ def format_table(metrics: dict) -> str:
 
 def run_eval(cfg: Config) -> dict:
     """The ``selfimprove eval`` job. Returns the metrics it wrote."""
-    from selfimprove.train.store import write_traces
+    from selfimprove.store import write_traces
 
     w = distributed.init()  # under torchrun: each rank samples its shard, metrics cover the whole split
     if w.is_main:

@@ -28,7 +28,7 @@ from selfimprove.config import Config
 from selfimprove.evaluate import evaluate
 from selfimprove.models import LoadedModel
 from selfimprove.tasks.base import Problem
-from selfimprove.train.store import write_traces
+from selfimprove.store import write_traces
 from verifiers.runtime import VerifierRuntime, VerifyItem
 from verifiers.strict import has_boxed_answer
 

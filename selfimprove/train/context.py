@@ -20,7 +20,7 @@ from selfimprove.models import LoadedModel
 from selfimprove.sampling import phase_seed, requests_for, sample_and_grade
 from selfimprove.tasks.base import Problem
 from selfimprove.train.curriculum import PassRates, choose_prompts
-from selfimprove.train.store import TraceStore
+from selfimprove.store import TraceStore
 from verifiers.runtime import VerifierRuntime
 
 #: ``make(stats) -> (traces, kept flags, samples per prompt)``: the body of one sampling phase.

@@ -14,7 +14,7 @@ budget, and a new strategy is one module plus one line in
 :data:`selfimprove.train.strategies.STRATEGIES`.
 
 Resume. Each phase ends with a commit: its traces into the store (see
-:mod:`selfimprove.train.store`), or for ``train`` the checkpoint directory (which also holds
+:mod:`selfimprove.store`), or for ``train`` the checkpoint directory (which also holds
 the rollouts sampled during the update and the step count), then ``state.json``. ``--resume``
 skips completed phases, adopts a phase whose outputs were committed just before a crash, and
 re-runs the phase that was interrupted from its start with the same seed. So traces are stored
@@ -50,7 +50,7 @@ from selfimprove.train.report import (SAMPLE_COLUMNS, eval_line, eval_metrics, s
                                       sampling_metrics, summary_table)
 from selfimprove.train.state import TrainState
 from selfimprove.train import trainers
-from selfimprove.train.store import TraceStore, write_traces
+from selfimprove.store import TraceStore, write_traces
 from selfimprove.train.throughput import RoundClock, trained_tokens
 from selfimprove.train.strategies import RoundData, Strategy, UpdateResult, build_strategy, check_schedule
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_rft_then_grpo_round_sample_every_phase_from_the_current_weights(tmp_path):
-    from selfimprove.train.store import TraceStore
+    from selfimprove.store import TraceStore
 
     sets = ["run.name=vllm", f"run.output_dir={tmp_path}", "rollouts.backend=vllm", "train.rounds=2",
             "train.schedule=[rft, grpo]", "train.prompts_per_round=8", "train.rft.samples_per_prompt=4",

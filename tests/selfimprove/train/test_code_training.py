@@ -10,7 +10,7 @@ import pytest
 
 from selfimprove.config import load_config
 from selfimprove.train.loop import run_train
-from selfimprove.train.store import TraceStore
+from selfimprove.store import TraceStore
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = ["model.name=tiny-random", "run.device=cpu", "task.num_train=12", "task.num_test=3", "sampling.num_samples=2",

@@ -7,7 +7,7 @@ from pathlib import Path
 from selfimprove.config import load_config
 from selfimprove.train import strategies
 from selfimprove.train.loop import run_train
-from selfimprove.train.store import TraceStore
+from selfimprove.store import TraceStore
 from tests.selfimprove.train.dpo_strategy import VerifiedPairsDPO
 from tests.selfimprove.train.helpers import tiny_overrides
 

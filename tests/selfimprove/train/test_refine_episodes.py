@@ -11,7 +11,7 @@ from selfimprove.config import load_config
 from selfimprove.tasks.base import Problem
 from selfimprove.train.loop import run_train
 from selfimprove.train.refine_episodes import RefineEpisodes
-from selfimprove.train.store import TraceStore
+from selfimprove.store import TraceStore
 from selfimprove.train.rollout_source import RolloutSource, episode_reward, prompt_key
 from tests.selfimprove.train.helpers import tiny_overrides
 from verifiers.runtime import VerifierRuntime

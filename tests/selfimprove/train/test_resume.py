@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from selfimprove.train.store import TraceStore
+from selfimprove.store import TraceStore
 from tests.selfimprove.train.helpers import tiny_overrides
 
 REPO = Path(__file__).resolve().parents[3]

@@ -13,7 +13,7 @@ import pytest
 
 from selfimprove.config import ConfigError, load_config
 from selfimprove.train.loop import run_train
-from selfimprove.train.store import TraceStore
+from selfimprove.store import TraceStore
 from tests.selfimprove.train.helpers import tiny_overrides
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "legacy_run"

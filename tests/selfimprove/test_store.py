@@ -1,6 +1,6 @@
 import pytest
 
-from selfimprove.train.store import StoreError, TraceStore
+from selfimprove.store import StoreError, TraceStore
 from tests.selfimprove.train.helpers import trace
 
 
