@@ -10,11 +10,9 @@ reads it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Literal
 
-
-def _field(default: Any = dataclasses.MISSING, *, help: str) -> Any:
-    return dataclasses.field(default=default, metadata={"help": help})
+from rollouts.fields import field as _field
 
 
 @dataclasses.dataclass

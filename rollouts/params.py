@@ -7,11 +7,8 @@ config, ``--help`` and config errors never import torch or transformers.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
-
-def _field(default: Any = dataclasses.MISSING, *, help: str, factory: Any = dataclasses.MISSING) -> Any:
-    return dataclasses.field(default=default, default_factory=factory, metadata={"help": help})
+from rollouts.fields import field
 
 
 @dataclasses.dataclass
@@ -19,16 +16,16 @@ class SamplingParams:
     """How rollouts are sampled. The one definition: it is also the ``sampling`` section of the
     run config (``selfimprove.config``), so each default and help text lives here only."""
 
-    num_samples: int = _field(8, help="Completions per prompt (G / k).")
-    temperature: float = _field(0.7, help="Sampling temperature; 0 = greedy.")
-    top_p: float = _field(1.0, help="Nucleus sampling threshold.")
-    max_new_tokens: int = _field(64, help="Completion length cap in tokens.")
-    stop: list[str] = _field(factory=list, help="Strings that end a completion (kept in the text).")
-    batch_size: int = _field(64, help="Sequences per generate() call (prompts x samples).")
-    shared_prefill: bool = _field(
+    num_samples: int = field(8, help="Completions per prompt (G / k).")
+    temperature: float = field(0.7, help="Sampling temperature; 0 = greedy.")
+    top_p: float = field(1.0, help="Nucleus sampling threshold.")
+    max_new_tokens: int = field(64, help="Completion length cap in tokens.")
+    stop: list[str] = field(factory=list, help="Strings that end a completion (kept in the text).")
+    batch_size: int = field(64, help="Sequences per generate() call (prompts x samples).")
+    shared_prefill: bool = field(
         True, help="Encode each prompt once and copy its KV cache to the samples (see benchmarks/shared_prefill.py)."
     )
-    compact: bool = _field(
+    compact: bool = field(
         True, help="Drop finished sequences from the batch as they stop (rollouts/decode.py); false: transformers' "
         "generate(), whose finished rows keep computing until the chunk's longest one stops."
     )

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from selfimprove import configio
-from selfimprove.configio import ConfigError, field
+from selfimprove.configio import ConfigError
 from rollouts.config import RolloutsConfig
+from rollouts.fields import field
 from rollouts.params import SamplingParams
 from selfimprove.train.config import MOVED_KEYS, TrainConfig
 

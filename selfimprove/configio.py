@@ -1,20 +1,22 @@
 """Load YAML into typed dataclasses, loudly.
 
 Generic machinery only; the schema itself lives in :mod:`selfimprove.config`.
-Every field's help text is its ``metadata["help"]``. Unknown keys and wrong types are
+Every field's help text is its ``metadata["help"]`` (fields are declared with
+:func:`rollouts.fields.field`). Unknown keys and wrong types are
 collected and reported together, each naming the dotted key, the file, and the fix.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import types
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
+
+from verifiers.suggest import closest, did_you_mean
 
 T = TypeVar("T")
 #: A number in exponent notation, e.g. 3e-5 or 1.5E+3: what PyYAML leaves as a string when it lacks a dot.
@@ -27,13 +29,6 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
-
-
-def field(default: Any = dataclasses.MISSING, *, help: str, factory: Any = None) -> Any:
-    """A dataclass field that carries its help text (shown by ``--help`` and the docs)."""
-    if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata={"help": help})
-    return dataclasses.field(default=default, metadata={"help": help})
 
 
 def _type_name(tp: Any) -> str:
@@ -59,8 +54,7 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str], moved: dict[str
         return value
     if origin is Literal:
         if value not in get_args(tp):
-            close = difflib.get_close_matches(str(value), [str(a) for a in get_args(tp)], n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(str(value), [str(a) for a in get_args(tp)])
             problems.append(f"'{key}' must be one of {_type_name(tp)}, got {value!r}{hint}")
         return value
     if origin in (Union, types.UnionType):
@@ -110,8 +104,8 @@ def _build(cls: type[T], data: dict[str, Any], prefix: str, problems: list[str],
                             + "; rename it in the config or --set")
             continue
         if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.5)
-            hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; valid keys: {', '.join(names)}"
+            close = closest(str(key), names, cutoff=0.5)
+            hint = f"; did you mean '{prefix}{close}'?" if close else f"; valid keys: {', '.join(names)}"
             problems.append(f"unknown key '{prefix}{key}'{hint}")
             continue
         kwargs[key] = _convert(value, hints[key], prefix + key, problems, moved)

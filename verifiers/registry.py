@@ -21,13 +21,13 @@ To add a built-in verifier: write a module with a factory and add one line to ``
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 from importlib.metadata import entry_points
 from typing import Any, Callable
 
 from verifiers.base import Verifier
+from verifiers.suggest import closest
 
 ENTRY_POINT_GROUP = "selfimprove.verifiers"
 
@@ -81,8 +81,8 @@ def resolve(name: str) -> Callable[..., Any]:
     if ":" in name:
         return _import_path(name)
     names = available()
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    close = closest(name, names)
+    hint = f" Did you mean '{close}'?" if close else ""
     raise UnknownVerifierError(
         f"unknown verifier '{name}'.{hint} Available: {', '.join(names)}; "
         f"or give a 'module:callable' path, or install a package that registers one under "

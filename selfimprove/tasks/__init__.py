@@ -67,11 +67,10 @@ FAMILIES: dict[str, Callable[[TaskConfig], dict[str, list[Problem]]]] = {
 
 def load_task(cfg: TaskConfig) -> dict[str, list[Problem]]:
     if cfg.name not in FAMILIES:
-        import difflib
+        from verifiers.suggest import did_you_mean
 
-        close = difflib.get_close_matches(cfg.name, list(FAMILIES), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise TaskError(f"unknown task.name '{cfg.name}'{hint} Available: {', '.join(FAMILIES)}")
+        raise TaskError(f"unknown task.name '{cfg.name}'{did_you_mean(cfg.name, FAMILIES)} "
+                        f"Available: {', '.join(FAMILIES)}")
     return FAMILIES[cfg.name](cfg)
 
 

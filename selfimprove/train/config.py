@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
-from selfimprove.configio import field
+from rollouts.fields import field
 
 
 #: TRL GRPOConfig options that cannot work with our rollout_func (TRL would never use them).

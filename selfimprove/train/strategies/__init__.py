@@ -9,7 +9,6 @@ module (set ``name``; implement ``collect``, which samples the round's data thro
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
 from selfimprove.config import Config
@@ -17,6 +16,7 @@ from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult
 from selfimprove.train.strategies.grpo import GRPO
 from selfimprove.train.strategies.rft import RFT
 from verifiers.runtime import VerifierRuntime
+from verifiers.suggest import did_you_mean
 
 STRATEGIES: dict[str, type[Strategy]] = {
     "rft": RFT,
@@ -32,11 +32,8 @@ def check_schedule(schedule: list[str]) -> None:
     """Fail before any sampling when ``train.schedule`` names an unknown strategy."""
     for i, name in enumerate(schedule):
         if name not in STRATEGIES:
-            close = difflib.get_close_matches(name, list(STRATEGIES), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise UnknownStrategyError(
-                f"train.schedule[{i}]: unknown strategy '{name}'{hint} Available: {', '.join(STRATEGIES)}"
-            )
+            raise UnknownStrategyError(f"train.schedule[{i}]: unknown strategy '{name}'"
+                                       f"{did_you_mean(name, STRATEGIES)} Available: {', '.join(STRATEGIES)}")
 
 
 def build_strategy(name: str, cfg: Config, runtime: VerifierRuntime, work_dir: Path) -> Strategy:

@@ -109,10 +109,9 @@ def checked_extra(config_cls: type, extra: dict[str, Any], key: str) -> dict[str
     names = {f.name for f in dataclasses.fields(config_cls)}
     unknown = sorted(set(extra) - names)
     if unknown:
-        import difflib
+        from verifiers.suggest import closest
 
-        hints = [f"{u} (did you mean {difflib.get_close_matches(u, names, n=1)[0]!r}?)"
-                 if difflib.get_close_matches(u, names, n=1) else u for u in unknown]
+        hints = [f"{u} (did you mean {close!r}?)" if (close := closest(u, names)) else u for u in unknown]
         raise ValueError(f"{key}: unknown {config_cls.__name__} option(s): {', '.join(hints)}")
     return dict(extra)
 
