@@ -267,7 +267,6 @@ def problem_sets(args: argparse.Namespace, cfg) -> tuple[dict[str, list], list, 
 
 def phase_score(args: argparse.Namespace, checkpoint: str | None, splits: list[str]) -> dict[str, Any]:
     from selfimprove.models import load_model
-    from selfimprove.sampling import make_runtime
 
     _threads(args.threads)
     cfg = arm_config(args, "ours")
@@ -275,7 +274,7 @@ def phase_score(args: argparse.Namespace, checkpoint: str | None, splits: list[s
     sets["val"] = val
     policy = load_model(checkpoint or cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
     policy.model.eval()
-    with make_runtime(cfg) as runtime:
+    with cfg.verifier.runtime() as runtime:
         return score_policy(policy, {s: sets[s] for s in splits}, cfg, runtime, args)
 
 

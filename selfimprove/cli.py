@@ -62,11 +62,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from selfimprove.config import VerifierConfig
     from selfimprove.verify_cli import run_verify
 
-    options = dict(_parse_option(o) for o in args.option)
-    return run_verify(args.verifier, args.input, args.output, options=options, workers=args.workers,
-                      deadline_s=args.deadline)
+    verifier = VerifierConfig(args.verifier, dict(_parse_option(o) for o in args.option), args.workers, args.deadline)
+    return run_verify(verifier, args.input, args.output)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

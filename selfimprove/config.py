@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from selfimprove import configio
 from selfimprove.configio import ConfigError
@@ -17,6 +17,9 @@ from rollouts.config import RolloutsConfig
 from rollouts.fields import field
 from rollouts.params import SamplingParams
 from selfimprove.train.config import MOVED_KEYS, TrainConfig
+
+if TYPE_CHECKING:
+    from verifiers.runtime import VerifierRuntime
 
 DEFAULT_PROMPT = "{question}\nThink step by step, then give the final answer in \\boxed{{}}."
 
@@ -88,6 +91,13 @@ class VerifierConfig:
     options: dict[str, Any] = field(factory=dict, help="Keyword options passed to the verifier's factory.")
     workers: int = field(2, help="Verification processes.")
     deadline_s: float = field(10.0, help="Hard wall-clock limit per verification; past it the status is 'timeout'.")
+
+    def runtime(self) -> VerifierRuntime:
+        """The verifier runtime this section describes: the one place a runtime is built from config
+        (``selfimprove train``, ``eval`` and ``verify``, and the benchmarks)."""
+        from verifiers.runtime import VerifierRuntime
+
+        return VerifierRuntime(self.name, dict(self.options), workers=self.workers, deadline_s=self.deadline_s)
 
 
 @dataclasses.dataclass

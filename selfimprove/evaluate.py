@@ -19,7 +19,7 @@ from selfimprove import atomic, distributed, rundir
 from selfimprove.config import Config
 from selfimprove.metrics import summarize
 from selfimprove.models import LoadedModel, load_model
-from selfimprove.sampling import make_runtime, phase_seed, requests_for, sample_and_grade, sampling_record
+from selfimprove.sampling import phase_seed, requests_for, sample_and_grade, sampling_record
 from selfimprove.tasks import load_task
 from selfimprove.tasks.base import Problem, cap_split
 from verifiers.runtime import VerifierRuntime
@@ -67,7 +67,7 @@ def run_eval(cfg: Config) -> dict:
     loaded = load_model(cfg.model.name, device=cfg.run.device, dtype=cfg.model.dtype, cache_dir=cfg.model.cache_dir,
                         seed=cfg.run.seed)
     t0 = time.perf_counter()
-    with make_runtime(cfg) as runtime:
+    with cfg.verifier.runtime() as runtime:
         metrics, traces = evaluate(loaded, problems, cfg, runtime)
     if not w.is_main:  # every rank holds all traces and the same metrics; rank 0 writes and reports
         return metrics

@@ -36,12 +36,6 @@ def phase_seed(seed: int, round: int, phase: str) -> int:
     return zlib.crc32(f"{seed}/{round}/{phase}".encode()) & 0x7FFFFFFF
 
 
-def make_runtime(cfg: Config) -> VerifierRuntime:
-    """The job's verifier runtime."""
-    v = cfg.verifier
-    return VerifierRuntime(v.name, dict(v.options), workers=v.workers, deadline_s=v.deadline_s)
-
-
 def requests_for(problems: Sequence[Problem], task: TaskConfig, *, hint: bool = False) -> list[RolloutRequest]:
     return [
         RolloutRequest(problem_id=p.id, messages=build_messages(p, task, hint=hint), reference=p.reference,

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from selfimprove.atomic import write_text
-from verifiers.runtime import VerifierRuntime, VerifyItem
+from selfimprove.config import VerifierConfig
+from verifiers.runtime import VerifyItem
 
 RESULT_KEYS = ("status", "score", "extracted", "feedback")
 
@@ -42,14 +43,13 @@ def read_items(path: str) -> list[dict[str, Any]]:
     return rows
 
 
-def run_verify(verifier: str, input_path: str, output_path: str, *, options: dict[str, Any] | None = None,
-               workers: int = 2, deadline_s: float = 10.0) -> int:
+def run_verify(verifier: VerifierConfig, input_path: str, output_path: str) -> int:
     rows = read_items(input_path)
     items = [
         VerifyItem(r["completion"], r["reference"], {k: v for k, v in r.items() if k not in ("completion", "reference", *RESULT_KEYS)})
         for r in rows
     ]
-    with VerifierRuntime(verifier, options or {}, workers=workers, deadline_s=deadline_s) as runtime:
+    with verifier.runtime() as runtime:
         results = runtime.verify_batch(items, progress=True)
         identity = runtime.identity
     counts: collections.Counter[str] = collections.Counter()

@@ -203,7 +203,6 @@ def run_trl_arm(cfg: Config, train: list, lr: float, budget_s: float, out_dir: P
     from selfimprove.models import load_model
     from selfimprove.prompts import build_messages
     from selfimprove.train.trainers import collect_garbage, release, train_quietly
-    from verifiers.runtime import VerifierRuntime
     from verifiers.trl_reward import reward_function
 
     loaded = load_model(cfg.model.name, device=cfg.run.device, dtype=cfg.model.dtype, cache_dir=cfg.model.cache_dir,
@@ -228,8 +227,7 @@ def run_trl_arm(cfg: Config, train: list, lr: float, budget_s: float, out_dir: P
             control.should_training_stop = self.spent + self.last > budget_s
             return control
 
-    v = cfg.verifier
-    with VerifierRuntime(reward_name, dict(v.options), workers=v.workers, deadline_s=v.deadline_s) as runtime:
+    with dataclasses.replace(cfg.verifier, name=reward_name).runtime() as runtime:
         score = reward_function(runtime)
 
         def reward(prompts, completions, **kwargs):

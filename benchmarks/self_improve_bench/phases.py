@@ -48,10 +48,8 @@ def _splits(results: dict[str, Any]) -> data.Splits:
 
 
 def _eval_runtime(cfg):
-    from verifiers.runtime import VerifierRuntime
-
-    v = cfg.verifier  # scoring is always lenient math; strict pass@1 is read from the same completions
-    return VerifierRuntime("math", {}, workers=v.workers, deadline_s=v.deadline_s)
+    # scoring is always lenient math; strict pass@1 is read from the same completions
+    return dataclasses.replace(cfg.verifier, name="math", options={}).runtime()
 
 
 def _score(label: str, policy, results: dict[str, Any], out: Path) -> None:

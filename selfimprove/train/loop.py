@@ -38,7 +38,7 @@ from selfimprove.config import Config
 from selfimprove.console import Console, run_log
 from selfimprove.evaluate import evaluate
 from selfimprove.metrics import summarize
-from selfimprove.sampling import make_runtime, sampling_record
+from selfimprove.sampling import sampling_record
 from selfimprove.tasks import load_task
 from selfimprove.tasks.base import cap_split
 from selfimprove.tracking import build_tracker
@@ -264,7 +264,7 @@ def run_train(cfg: Config, *, resume: bool = False, quiet: bool = False) -> list
     if distributed.init().is_main:
         run_dir = rundir.prepare(cfg, resume=resume)
     distributed.barrier()
-    with run_log(run_dir, enabled=distributed.world().is_main), make_runtime(cfg) as runtime:
+    with run_log(run_dir, enabled=distributed.world().is_main), cfg.verifier.runtime() as runtime:
         loop = Loop(cfg, run_dir, runtime, quiet=quiet)
         if resume:
             orphans = loop.store.remove_orphans() if loop.world.is_main else []
