@@ -109,7 +109,7 @@ def run_variant(out: str, name: str, overrides: list[str], settings: dict[str, A
 
 # -- summary ------------------------------------------------------------------------------------
 def table(results: dict[str, Any]) -> str:
-    from selfimprove.stats import bootstrap_mean, paired_difference
+    from benchmarks.self_improve_bench.stats import bootstrap_mean, paired_difference
 
     ids = results["dev_ids"]
     family = results["family"]

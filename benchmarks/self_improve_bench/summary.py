@@ -4,8 +4,8 @@ Groups: ``overall`` (every held-out problem of the trained families, resampled w
 each family on its own, and ``ood`` (the probe family). For every scored policy and mode
 (greedy / sampled): pass@1 lenient (``correct``) and strict (``strict``), at the eval cap and at
 the training cap, with bootstrap intervals; format and truncation rates as plain means. Gains
-(arm - base) and differences between arms are paired by problem (:mod:`selfimprove.stats`).
-No ratios of gains: a ratio of two small, noisy gains is noise.
+(arm - base) and differences between arms are paired by problem (:mod:`.stats`). No ratios of
+gains: a ratio of two small, noisy gains is noise.
 
 An arm trained with several seeds (``--seeds``) is scored once per seed: its first seed under the
 arm's name, the others as ``<arm>@<seed>``. Its score is then the mean over seeds, and every
@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from selfimprove.stats import bootstrap_mean, paired_difference
+from .stats import bootstrap_mean, paired_difference
 
 ARMS = ("ours", "trl_grpo_tuned", "plain_rft", "ours_grpo", "random")
 PEERS = ("trl_grpo_tuned", "plain_rft")

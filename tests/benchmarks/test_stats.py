@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from selfimprove.stats import Interval, bootstrap_mean, paired_difference
+from benchmarks.self_improve_bench.stats import Interval, bootstrap_mean, paired_difference
 
 
 def test_constant_difference_is_a_point():
