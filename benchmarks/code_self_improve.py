@@ -25,7 +25,7 @@ Scoring (off the clock, same seed and problems for every policy): the base model
 greedy (T = 0, 1 sample) and sampled (T = ``--temperature``, ``--samples`` per problem) pass@1 on
 the *parametric* split (trained templates, unseen parameters) and the *template* split (templates
 never trained on), and greedy on HumanEval with ``--humaneval``. 95% bootstrap intervals, paired
-by problem for every gain (arm - base) and every difference between arms (selfimprove.stats). No
+by problem for every gain (arm - base) and every difference between arms. No
 ratios of gains. On the procedural splits whole templates are resampled, not problems: instances of
 one template pass or fail together (a policy that learns, or unlearns, a template's trick flips all
 its instances), so the parametric split's ~100 problems are ~23 independent units and the template
@@ -50,12 +50,16 @@ Limits: one training run per arm except the random control (those intervals cove
 seeds); wall-clock budgets make results depend on the machine and its load (both recorded).
 ``--resummarize RESULTS_JSON`` recomputes a finished record's summary, table and PNG in place;
 ``--add-humaneval RESULTS_JSON`` scores HumanEval on a finished record's checkpoints.
+
+This script is the benchmark's specification (its tasks, arms, budget and problem clusters); the
+harness it runs on is ``benchmarks/self_improve_bench/``: training an arm within its budget
+(``arms.py``), pass@1 per problem (``scoring.py``), the summary, table and plot of a record
+scored split by split (``by_split.py``) and its provenance (``record.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -63,6 +67,13 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).resolve()
+if __name__ == "__main__":
+    # Run as a script, benchmarks/ would come first on sys.path and its scripts (rollouts.py, ...)
+    # would shadow our packages of the same names: the repository root goes there instead.
+    sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
+
+from benchmarks.self_improve_bench import arms, by_split, child, record, scoring  # noqa: E402
+
 CONFIG = REPO / "configs" / "code_rft.yaml"
 ARMS = ("ours", "random", "trl_grpo")
 SPLITS = ("parametric", "template")
@@ -90,31 +101,25 @@ def arm_config(args: argparse.Namespace, arm: str, seed: int | None = None):
     return load_config(CONFIG, sets)
 
 
-# -- scoring ------------------------------------------------------------------------------------
-def score(policy, problems: list, cfg, runtime, *, mode: str, samples: int, temperature: float,
-          tokens: int) -> dict[str, Any]:
-    """pass@1 per problem (fraction of samples whose programs pass every test), truncation, length."""
-    from selfimprove.evaluate import evaluate
+# -- the record: what is summarized, and how ------------------------------------------------------
+def clusters(split: str, ids: list[str]) -> list[str] | None:
+    """Procedural problems are resampled by template (its instances pass or fail together), HumanEval's one by one."""
+    from selfimprove.tasks.code import template_of
 
-    greedy = mode == "greedy"
-    sampling = dataclasses.replace(cfg.sampling, temperature=0.0 if greedy else temperature,
-                                   num_samples=1 if greedy else samples, max_new_tokens=tokens)
-    mcfg = dataclasses.replace(cfg, sampling=sampling, eval=dataclasses.replace(cfg.eval, ks=[1], max_problems=None))
-    policy.tokenizer.padding_side = "left"
-    metrics, traces = evaluate(policy, problems, mcfg, runtime)
-    rows: dict[str, dict[str, Any]] = {}
-    for t in traces:
-        r = rows.setdefault(t.problem_id, {"n": 0, "correct": 0.0, "truncated": 0.0, "tokens": 0.0, "statuses": []})
-        r["n"] += 1
-        r["correct"] += t.verification.correct
-        r["truncated"] += t.finish_reason == "length"
-        r["tokens"] += t.num_tokens
-        r["statuses"] = sorted(set(r["statuses"]) | {t.verification.status.value})
-    for r in rows.values():
-        for k in ("correct", "truncated", "tokens"):
-            r[k] /= r["n"]
-    return {"problems": rows, "seconds": metrics["generate_s"] + metrics["verify_s"],
-            "truncated_fraction": metrics["truncated_fraction"], "sampling": dataclasses.asdict(sampling)}
+    return None if split == "humaneval" else [template_of(i) for i in ids]
+
+
+def planned_labels(settings: dict[str, Any]) -> list[str]:
+    return [label for label, _, _ in planned_runs(argparse.Namespace(**settings))]
+
+
+SPEC = by_split.Spec(arms=ARMS, clusters=clusters, planned=planned_labels,
+                     title="SmolLM2-135M on code, {budget_minutes:g} min of training per arm")
+
+
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    """pass@1, gains over the base model and differences between arms (random-control seeds pooled as ``random``)."""
+    return by_split.summarize(results, SPEC)
 
 
 def score_policy(policy, sets: dict[str, list], cfg, runtime, args) -> dict[str, Any]:
@@ -122,137 +127,13 @@ def score_policy(policy, sets: dict[str, list], cfg, runtime, args) -> dict[str,
     for split, problems in sets.items():
         modes = ["greedy"] if split in GREEDY_ONLY else ["greedy", "sampled"]
         tokens = args.humaneval_tokens if split == "humaneval" else args.eval_tokens
-        out[split] = {m: score(policy, problems, cfg, runtime, mode=m, samples=args.samples,
-                               temperature=args.temperature, tokens=tokens) for m in modes}
-        print("    " + split + ": " + ", ".join(f"{m} {mean_of(out[split][m]):.3f}" for m in modes), flush=True)
+        out[split] = {m: scoring.pass_at_1(policy, problems, cfg, runtime, mode=m, samples=args.samples,
+                                           sampled_t=args.temperature, eval_cap=tokens) for m in modes}
+        print(f"    {split}: " + ", ".join(f"{m} {scoring.mean_pass(out[split][m]):.3f}" for m in modes), flush=True)
     return out
 
 
-def mean_of(evaluation: dict[str, Any]) -> float:
-    rows = evaluation["problems"].values()
-    return sum(r["correct"] for r in rows) / len(rows)
-
-
-# -- summary, table, plot -----------------------------------------------------------------------
-def summarize(results: dict[str, Any]) -> dict[str, Any]:
-    """pass@1, gains over the base model and differences between arms, each with a 95% bootstrap
-    interval. Procedural splits are resampled by template (its instances pass or fail together),
-    HumanEval by problem. Random-control seeds (``random@<seed>``) are pooled as ``random``: the
-    mean over seeds, with seeds resampled too."""
-    import numpy as np
-
-    from selfimprove.stats import bootstrap_mean, paired_difference
-    from selfimprove.tasks.code import template_of
-
-    evals, data = results["evals"], results["data"]
-    runs = {label: [label] for label in ("base", *ARMS) if label in evals}
-    seeds = [label for label in evals if label.startswith("random@")]
-    if seeds:
-        runs = {**{k: v for k, v in runs.items() if k != "random"}, **{s: [s] for s in seeds}, "random": seeds}
-    primary = [label for label in ARMS if label in runs]  # compared with each other
-    out: dict[str, Any] = {"pass@1": {}, "gains": {}, "differences": {}, "runs": runs}
-
-    for split, ids in data.items():
-        clusters = None if split == "humaneval" else [template_of(i) for i in ids]
-
-        def rows(label: str, mode: str) -> np.ndarray:  # [runs, problems]
-            return np.array([[evals[r][split][mode]["problems"][i]["correct"] for i in ids] for r in runs[label]])
-
-        def difference(a: str, b: str, mode: str) -> dict[str, Any]:
-            x, y = rows(a, mode), rows(b, mode)
-            if len(y) == 1:
-                return paired_difference(x, y[0], clusters=clusters).to_dict()
-            return (-paired_difference(y, x[0], clusters=clusters)).to_dict()  # b has the runs: -(b - a)
-
-        for mode in evals["base"][split]:
-            key = f"{split}/{mode}"
-            out["pass@1"][key] = {lab: bootstrap_mean(rows(lab, mode), clusters=clusters).to_dict() for lab in runs}
-            out["gains"][key] = {lab: difference(lab, "base", mode) for lab in runs if lab != "base"}
-            out["differences"][key] = {f"{a} - {b}": difference(a, b, mode)
-                                       for i, a in enumerate(primary) for b in primary[i + 1:]}
-    return out
-
-
-def _ci(d: dict[str, Any], signed: bool = False) -> str:
-    f = "{:+.3f}" if signed else "{:.3f}"
-    return f"{f.format(d['estimate'])} [{f.format(d['low'])}, {f.format(d['high'])}]"
-
-
-def table(results: dict[str, Any]) -> str:
-    summary, training = results["summary"], results["training"]
-    lines = ["| split / mode | " + " | ".join(summary["pass@1"][next(iter(summary["pass@1"]))]) + " |",
-             "|---|" + "---|" * len(summary["pass@1"][next(iter(summary["pass@1"]))])]
-    for key, per in summary["pass@1"].items():
-        lines.append(f"| {key} | " + " | ".join(_ci(v) for v in per.values()) + " |")
-    gained = [label for label in summary["pass@1"][next(iter(summary["pass@1"]))] if label != "base"]
-    if gained:
-        lines += ["", "Gains over the base model (paired by problem; 95% bootstrap over templates, over problems on "
-                  "HumanEval, and over seeds where an arm has several):", "",
-                  "| split / mode | " + " | ".join(gained) + " |", "|---|" + "---|" * len(gained)]
-        for key, per in summary["gains"].items():
-            lines.append(f"| {key} | " + " | ".join(_ci(per[a], True) for a in gained) + " |")
-    diffs = sorted({d for per in summary["differences"].values() for d in per})
-    if diffs:
-        lines += ["", "Differences between arms:", "", "| split / mode | " + " | ".join(diffs) + " |",
-                  "|---|" + "---|" * len(diffs)]
-        for key, per in summary["differences"].items():
-            lines.append(f"| {key} | " + " | ".join(_ci(per[d], True) for d in diffs) + " |")
-    evals = results["evals"]
-    lines += ["", "Share of completions cut by the token cap (keep the base model's under 0.10):", "",
-              "| split / mode | " + " | ".join(evals) + " |", "|---|" + "---|" * len(evals)]
-    for key in summary["pass@1"]:
-        split, mode = key.split("/")
-        lines.append(f"| {key} | " + " | ".join(f"{e[split][mode]['truncated_fraction']:.3f}" for e in evals.values()) + " |")
-    if training:
-        lines += ["", "| arm | training min | optimizer steps | samples generated | share of each round spent verifying |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {a} | {r['train_min']:.1f} | {r['steps']} | {r['samples']} | "
-                  + (", ".join(f"{t['fraction_verify']:.3f}" for t in r["throughput"]) if r.get("throughput") else "n/a")
-                  + " |" for a, r in training.items()]
-    return "\n".join(lines)
-
-
-def plot(results: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    per_key = results["summary"]["pass@1"]
-    keys, labels = list(per_key), list(per_key[next(iter(per_key))])
-    width = 0.8 / len(labels)
-    fig, ax = plt.subplots(figsize=(1.6 * len(keys) + 3, 4))
-    for j, label in enumerate(labels):
-        est = [per_key[k][label]["estimate"] for k in keys]
-        err = [[e - per_key[k][label]["low"] for k, e in zip(keys, est)],
-               [per_key[k][label]["high"] - e for k, e in zip(keys, est)]]
-        ax.bar([i + j * width for i in range(len(keys))], est, width, yerr=err, capsize=3, label=label)
-    ax.set_xticks([i + width * (len(labels) - 1) / 2 for i in range(len(keys))], keys, fontsize=8)
-    ax.set_ylabel("held-out pass@1 (95% bootstrap)")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
-    ax.set_title(f"SmolLM2-135M on code, {results['settings']['budget_minutes']:g} min of training per arm", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-
-
-# -- phases (each in a fresh process: a run's memory grows round after round) -------------------
-def _child(fn, *args):
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(fn, args)
-
-
-def _threads(n: int) -> None:
-    import os
-
-    import torch
-
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    torch.set_num_threads(n)
-
-
+# -- phases, each in a fresh process (child.in_child) ---------------------------------------------
 def problem_sets(args: argparse.Namespace, cfg) -> tuple[dict[str, list], list, list]:
     """(held-out sets by split, train problems, validation problems carved from the train split)."""
     from selfimprove.tasks import code
@@ -268,7 +149,7 @@ def problem_sets(args: argparse.Namespace, cfg) -> tuple[dict[str, list], list, 
 def phase_score(args: argparse.Namespace, checkpoint: str | None, splits: list[str]) -> dict[str, Any]:
     from selfimprove.models import load_model
 
-    _threads(args.threads)
+    child.set_threads(args.threads)
     cfg = arm_config(args, "ours")
     sets, _, val = problem_sets(args, cfg)
     sets["val"] = val
@@ -281,33 +162,20 @@ def phase_score(args: argparse.Namespace, checkpoint: str | None, splits: list[s
 def phase_loop_arm(args: argparse.Namespace, arm: str, seed: int | None = None) -> dict[str, Any]:
     import shutil
 
-    from benchmarks.self_improve_bench import arms
-
-    _threads(args.threads)
+    child.set_threads(args.threads)
     cfg = arm_config(args, arm, seed)
     shutil.rmtree(cfg.run_dir, ignore_errors=True)  # every invocation trains from the base model
     trained = arms.run_loop_arm(cfg, args.budget_minutes * 60)
-    trained["throughput"] = round_throughput(cfg.run_dir)
+    trained["throughput"] = arms.round_throughput(cfg.run_dir)  # #17's bar: verifying under 0.20 with 2 slots
     return trained
 
 
-def round_throughput(run_dir: Path) -> list[dict[str, Any]]:
-    """Each round's ``throughput/*`` line from the run's metrics.jsonl (the share of the round spent
-    verifying in the sandbox is ``fraction_verify``; #17's bar is under 0.20 with 2 slots)."""
-    from selfimprove.report import read_jsonl
-
-    return [{"round": m["round"], **{k.split("/", 1)[1]: v for k, v in m.items() if k.startswith("throughput/")}}
-            for m in read_jsonl(run_dir / "metrics.jsonl") if "throughput/fraction_verify" in m]
-
-
 def phase_trl(args: argparse.Namespace, lr: float, minutes: float, out_dir: str) -> dict[str, Any]:
-    from benchmarks.self_improve_bench.arms import TRLSettings, run_trl_arm
-
-    _threads(args.threads)
+    child.set_threads(args.threads)
     cfg = arm_config(args, "trl_grpo")
     _, train, _ = problem_sets(args, cfg)
-    record, _ = run_trl_arm(cfg, train, lr, minutes * 60, Path(out_dir), TRLSettings(), cfg.verifier.name)
-    return record
+    trained, _ = arms.run_trl_arm(cfg, train, lr, minutes * 60, Path(out_dir), arms.TRLSettings(), cfg.verifier.name)
+    return trained
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,14 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         import json
 
-        render(json.loads(args.render.read_text()), args.render, figure=False)
+        by_split.render(json.loads(args.render.read_text()), args.render, SPEC, figure=False)
         return 0
     if args.resummarize:
-        return resummarize(args.resummarize)
+        return by_split.resummarize(args.resummarize, SPEC)
     if args.add_humaneval:
         return add_humaneval(args.add_humaneval)
-    from benchmarks.self_improve_bench import record  # provenance, as the arithmetic benchmark records it
-
     args.out.mkdir(parents=True, exist_ok=True)
     results_path = args.out / "results.json"
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
@@ -375,31 +241,31 @@ def main(argv: list[str] | None = None) -> int:
     splits = list(sets)
     t0 = time.perf_counter()
     print(f"scoring the base model on {', '.join(f'{s} ({len(p)})' for s, p in sets.items())}", flush=True)
-    results["evals"]["base"] = _child(phase_score, args, None, splits)
+    results["evals"]["base"] = child.in_child(phase_score, args, None, splits)
     save()
     for label, arm, seed in planned_runs(args):
         print(f"arm {label}: {args.budget_minutes:g} min of training", flush=True)
         if arm == "trl_grpo":
             sweep = {}  # one learning rate given: nothing to sweep (say where it came from in the README)
             for lr in (args.trl_lrs if len(args.trl_lrs) > 1 else []):
-                rec = _child(phase_trl, args, lr, args.sweep_minutes, str(args.out / "sweep" / f"lr={lr:g}"))
-                sweep[f"{lr:g}"] = {**rec, "val": _child(phase_score, args, rec["checkpoint"], ["val"])["val"]}
-                print(f"  sweep lr={lr:g}: val greedy pass@1 {mean_of(sweep[f'{lr:g}']['val']['greedy']):.3f}", flush=True)
-            best = (max(args.trl_lrs, key=lambda lr: (mean_of(sweep[f"{lr:g}"]["val"]["greedy"]), -lr))
+                rec = child.in_child(phase_trl, args, lr, args.sweep_minutes, str(args.out / "sweep" / f"lr={lr:g}"))
+                sweep[f"{lr:g}"] = {**rec, "val": child.in_child(phase_score, args, rec["checkpoint"], ["val"])["val"]}
+                print(f"  sweep lr={lr:g}: val greedy pass@1 {scoring.mean_pass(sweep[f'{lr:g}']['val']['greedy']):.3f}", flush=True)
+            best = (max(args.trl_lrs, key=lambda lr: (scoring.mean_pass(sweep[f"{lr:g}"]["val"]["greedy"]), -lr))
                     if sweep else args.trl_lrs[0])
-            trained = _child(phase_trl, args, best, args.budget_minutes, str(args.out / "trl_grpo"))
+            trained = child.in_child(phase_trl, args, best, args.budget_minutes, str(args.out / "trl_grpo"))
             trained["sweep"] = sweep
         else:
-            trained = _child(phase_loop_arm, args, arm, seed)
+            trained = child.in_child(phase_loop_arm, args, arm, seed)
         results["training"][label] = trained
         save()
         print(f"  trained {trained['train_min']:.1f} min, {trained['steps']} steps, {trained['samples']} samples; "
               "scoring", flush=True)
-        results["evals"][label] = _child(phase_score, args, trained["checkpoint"], splits)
+        results["evals"][label] = child.in_child(phase_score, args, trained["checkpoint"], splits)
         save()
     results["finished"], results["loadavg_after"] = record.now(), record.loadavg()
     results["wall_min"] = (time.perf_counter() - t0) / 60
-    write_summary(results, results_path, save)
+    by_split.write_summary(results, results_path, save, SPEC)
     return 0
 
 
@@ -415,74 +281,17 @@ def planned_runs(args: argparse.Namespace) -> list[tuple[str, str, int | None]]:
     return out
 
 
-def write_summary(results: dict[str, Any], results_path: Path, save) -> None:
-    results["summary"] = summarize(results)
-    save()
-    render(results, results_path)
-
-
-def render(results: dict[str, Any], results_path: Path, *, figure: bool = True) -> None:
-    """The record's table (and notes) and PNG from its stored summary; a committed record's also
-    refresh the results index."""
-    from benchmarks.self_improve_bench import record, results_index
-
-    # beside a run's results.json: table.md and pass_at_1.png; beside a committed NAME.json: NAME.md, NAME.png
-    md, png = record.outputs(results_path, "table.md", "pass_at_1.png")
-    text = table(results)
-    md.write_text(text + "\n" + record.notes_markdown(results))
-    if figure:
-        plot(results, png)
-    results_index.refresh(results_path)
-    print("\n" + text + f"\n\nwrote {md}" + (f", {png}" if figure else "") + f" from {results_path}")
-
-
 def add_humaneval(path: Path) -> int:
     """Score HumanEval (greedy) for the base model and every trained checkpoint of a finished
-    record, with the record's own settings, then resummarize it in place. For a run made without
-    ``--humaneval``; the time and commit of the addition are recorded."""
+    record made without ``--humaneval``, with the record's own settings; resummarize it in place."""
     import json
 
-    from benchmarks.self_improve_bench import record
-
-    results = json.loads(path.read_text())
-    args = argparse.Namespace(**{**results["settings"], "humaneval": True})
+    args = argparse.Namespace(**{**json.loads(path.read_text())["settings"], "humaneval": True})
     args.out = Path(args.out)
-    checkpoints = {label: None if label == "base" else results["training"][label]["checkpoint"]
-                   for label in results["evals"]}
-    for label, checkpoint in checkpoints.items():
-        if checkpoint is not None and not Path(checkpoint).exists():
-            raise SystemExit(f"{label}: checkpoint {checkpoint} is gone; HumanEval needs the run's checkpoints")
-    results["data"]["humaneval"] = [p.id for p in problem_sets(args, arm_config(args, "ours"))[0]["humaneval"]]
-    for label, checkpoint in checkpoints.items():
-        print(f"{label}: scoring HumanEval", flush=True)
-        results["evals"][label]["humaneval"] = _child(phase_score, args, checkpoint, ["humaneval"])["humaneval"]
-        record.save(path, results)
-    results.setdefault("added", []).append({"what": "humaneval", "at": record.now(), **record.git_state(),
-                                            "loadavg": record.loadavg()})
-    record.save(path, results)  # resummarize reads the record from disk
-    return resummarize(path)
-
-
-def resummarize(path: Path) -> int:
-    """Recompute a record's summary, table and PNG from its per-problem results (e.g. after the
-    intervals changed), in place; the commit that did it is recorded beside the original's."""
-    import json
-
-    from benchmarks.self_improve_bench import record
-
-    results = json.loads(path.read_text())
-    results.setdefault("resummarized", []).append({"at": record.now(), **record.git_state()})
-    if "finished" not in results and "stopped_early" not in results:  # say so in the record, and what it lacks
-        planned = [label for label, _, _ in planned_runs(argparse.Namespace(**results["settings"]))]
-        missing = [label for label in planned if label not in results["evals"]]
-        results["stopped_early"] = {"noticed_at": record.now(), "loadavg": record.loadavg(), "not_run": missing}
-        print(f"{path}: the run did not finish; summarizing what it scored (not run: {', '.join(missing) or 'none'})")
-    write_summary(results, path, lambda: record.save(path, results))
-    return 0
+    ids = [p.id for p in problem_sets(args, arm_config(args, "ours"))[0]["humaneval"]]
+    return by_split.add_split(path, SPEC, "humaneval", ids,
+                              lambda checkpoint: child.in_child(phase_score, args, checkpoint, ["humaneval"])["humaneval"])
 
 
 if __name__ == "__main__":
-    # Run as a script, benchmarks/ would come first on sys.path and its scripts (rollouts.py, ...)
-    # would shadow our packages of the same names: the repository root goes there instead.
-    sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
     sys.exit(main())

@@ -174,6 +174,15 @@ def loop_arm_result(cfg: Config, budget_s: float) -> dict[str, Any]:
     }
 
 
+def round_throughput(run_dir: Path) -> list[dict[str, Any]]:
+    """Each round's ``throughput/*`` line from a loop run's metrics.jsonl (the share of the round
+    spent verifying, e.g. in the code sandbox, is ``fraction_verify``)."""
+    from selfimprove.report import read_jsonl
+
+    return [{"round": m["round"], **{k.split("/", 1)[1]: v for k, v in m.items() if k.startswith("throughput/")}}
+            for m in read_jsonl(run_dir / "metrics.jsonl") if "throughput/fraction_verify" in m]
+
+
 # -- TRL GRPOTrainer ----------------------------------------------------------------------------
 
 @dataclasses.dataclass

@@ -124,3 +124,32 @@ def score(policy: LoadedModel, problems: list[Problem], cfg: Config, runtime: Ve
             "seconds": metrics["generate_s"] + metrics["verify_s"],
         }
     return out
+
+
+def pass_at_1(policy: LoadedModel, problems: list[Problem], cfg: Config, runtime: VerifierRuntime, *, mode: str,
+              samples: int, sampled_t: float, eval_cap: int) -> dict[str, Any]:
+    """One pass (``mode``) on ``problems``: per problem, the fraction of samples the verifier accepts
+    (``correct``), cut by the cap (``truncated``), mean length (``tokens``) and the statuses seen.
+    What :mod:`.by_split` summarizes; the arithmetic record's richer rows are :func:`score`'s."""
+    mcfg = mode_config(cfg, mode, eval_cap=eval_cap, samples=samples, sampled_t=sampled_t)
+    policy.tokenizer.padding_side = "left"
+    metrics, traces = evaluate(policy, problems, mcfg, runtime)
+    rows: dict[str, dict[str, Any]] = {}
+    for t in traces:
+        r = rows.setdefault(t.problem_id, {"n": 0, "correct": 0.0, "truncated": 0.0, "tokens": 0.0, "statuses": []})
+        r["n"] += 1
+        r["correct"] += t.verification.correct
+        r["truncated"] += t.finish_reason == "length"
+        r["tokens"] += t.num_tokens
+        r["statuses"] = sorted(set(r["statuses"]) | {t.verification.status.value})
+    for r in rows.values():
+        for k in ("correct", "truncated", "tokens"):
+            r[k] /= r["n"]
+    return {"problems": rows, "seconds": metrics["generate_s"] + metrics["verify_s"],
+            "truncated_fraction": metrics["truncated_fraction"], "sampling": dataclasses.asdict(mcfg.sampling)}
+
+
+def mean_pass(evaluation: dict[str, Any]) -> float:
+    """Mean pass@1 over the problems of one :func:`pass_at_1` pass."""
+    rows = evaluation["problems"].values()
+    return sum(r["correct"] for r in rows) / len(rows)

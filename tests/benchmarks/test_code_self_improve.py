@@ -1,5 +1,6 @@
-"""benchmarks/code_self_improve.py: the plan of training runs and the summary (fast; the whole
-run is exercised by ``--smoke`` by hand, it trains for minutes)."""
+"""benchmarks/code_self_improve.py and the harness it specifies (self_improve_bench/by_split.py):
+the plan of training runs and the summary (fast; the whole run is exercised by ``--smoke`` by
+hand, it trains for minutes)."""
 
 import argparse
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks import code_self_improve as bench
+from benchmarks.self_improve_bench import by_split
 
 
 def _args(**kw):
@@ -66,8 +68,8 @@ def test_adding_humaneval_keeps_its_note_and_the_first_stop_notice(tmp_path, mon
     monkeypatch.setattr(bench, "problem_sets", lambda args, cfg: ({"humaneval": [argparse.Namespace(id=i) for i in he]},
                                                                   [], []))
     monkeypatch.setattr(bench, "arm_config", lambda args, arm: None)
-    monkeypatch.setattr(bench, "_child", lambda fn, args, checkpoint, splits: {"humaneval": scored})
-    monkeypatch.setattr(bench, "write_summary", lambda results, path, save: save())
+    monkeypatch.setattr(bench.child, "in_child", lambda fn, args, checkpoint, splits: {"humaneval": scored})
+    monkeypatch.setattr(by_split, "write_summary", lambda results, path, save, spec: save())
     assert bench.add_humaneval(path) == 0
     record = json.loads(path.read_text())
     assert [a["what"] for a in record["added"]] == ["humaneval"]
