@@ -39,3 +39,54 @@ def test_bad_settings_fail_with_the_key(kwargs, message):
 def test_vllm_backend_without_vllm_names_the_install(tiny):
     with pytest.raises(ImportError, match=r"selfimprove\[vllm\].*setup_vllm.sh"):
         build_engine(tiny.model, tiny.tokenizer, SamplingParams(), RolloutsConfig(backend="vllm"))
+
+
+class FakeColocated:
+    """Stands in for :class:`rollouts.vllm_engine.ColocatedRuntime` (no vLLM in the default
+    environment): counts the engines started and closed."""
+
+    started: list["FakeColocated"] = []
+
+    def __init__(self, model_dir, cfg, *, dtype, on_cpu, seed):
+        self.model_dir, self.closed = model_dir, False
+        FakeColocated.started.append(self)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake_colocated(monkeypatch):
+    from rollouts.backends import close_shared_runtime
+
+    monkeypatch.setattr("rollouts.vllm_engine.ColocatedRuntime", FakeColocated)
+    FakeColocated.started = []
+    yield FakeColocated.started
+    close_shared_runtime()
+
+
+def test_a_trainer_round_does_not_start_a_second_engine(tiny, fake_colocated, tmp_path):
+    """The Trainer sets ``use_cache = False`` on the model's config, and saving fills in
+    ``architectures`` and ``dtype``: none of that changes the engine vLLM builds."""
+    import copy
+
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from rollouts.backends import shared_vllm_runtime
+
+    model, cfg = copy.deepcopy(tiny.model), RolloutsConfig(backend="vllm")
+    first = shared_vllm_runtime(model, tiny.tokenizer, cfg, model_dir=None)
+    ids = torch.randint(0, model.config.vocab_size, (8,))
+    trainer = Trainer(model=model, train_dataset=[{"input_ids": ids, "labels": ids}] * 2,
+                      args=TrainingArguments(output_dir=str(tmp_path), max_steps=1, per_device_train_batch_size=2,
+                                             report_to=[], use_cpu=True, save_strategy="no"))
+    trainer.train()
+    trainer.save_model(str(tmp_path / "model"))
+    assert model.config.use_cache is False  # what the Trainer does to every model it trains
+    assert shared_vllm_runtime(model, tiny.tokenizer, cfg, model_dir=None) is first
+    assert len(fake_colocated) == 1 and not first.closed
+    # What does decide the engine still replaces it, and the old one is shut down first.
+    second = shared_vllm_runtime(model, tiny.tokenizer, RolloutsConfig(backend="vllm", max_model_len=256),
+                                 model_dir=None)
+    assert second is not first and first.closed and len(fake_colocated) == 2
