@@ -69,11 +69,16 @@ def _plot(rows: list[dict[str, Any]], keys: list[str], title: str, axis: str, pa
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=100)
+    xs: set[float] = set()
     for key in keys:
         points = dict(sorted((float(r.get(axis, i)), float(r[key])) for i, r in enumerate(rows)
                              if isinstance(r.get(key), (int, float))))  # the last value at each x
         ax.plot(list(points), list(points.values()), marker="o", label=key)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds and steps are whole numbers
+        xs.update(points)
+    if len(xs) <= 12:  # a tick per round or step (one point alone would get fractional ticks)
+        ax.set_xticks(sorted(xs))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # rounds and steps are whole numbers
     ax.set(title=title, xlabel=axis)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
@@ -140,11 +145,14 @@ def _headline(s: RunSummary, phase_png: Path | None) -> str:
     else:
         first, last = s.rounds[0], s.rounds[-1]
         p0, p1 = first.pass_at.get(1), last.pass_at.get(1)
+        size = f", on {last.problems} problems &times; {last.samples // last.problems} samples" \
+            if last.problems and last.samples else ""
         if p0 is not None and p1 is not None and last is not first:
-            size = f", on {last.problems} problems &times; {last.samples // last.problems} samples" \
-                if last.problems and last.samples else ""
             parts.append(f'<p class="verdict">held-out pass@1 <b>{num(p0)} &rarr; {num(p1)}</b> '
                          f"({'+' if p1 >= p0 else ''}{num(p1 - p0)}) after round {last.round}{size}</p>")
+        elif p1 is not None:
+            label = {"eval": "this evaluation", "base": "before training"}.get(last.strategy, f"round {last.round}")
+            parts.append(f'<p class="verdict">held-out pass@1 <b>{num(p1)}</b> ({label}){size}</p>')
         ks = sorted({k for r in s.rounds for k in r.pass_at})
         head = "".join(f"<th>pass@{k}</th>" for k in ks)
         parts.append(f"<table><tr><th>round</th><th>strategy</th>{head}<th>held-out problems &times; samples</th>"

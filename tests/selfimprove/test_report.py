@@ -68,6 +68,19 @@ def test_an_eval_run_reports_its_one_evaluation(tmp_path):
                                                   "truncated_fraction": 0.1, "status_counts": {"correct": 45}}))
     head = build_report(run).read_text().split("<h2>")[0]
     assert "an evaluation run" in head and "<td class=\"n\">0.281</td>" in head and "40 &times; 4" in head
+    assert "held-out pass@1 <b>0.281</b> (this evaluation), on 40 problems &times; 4 samples" in head
+
+
+def test_a_run_with_no_round_evaluated_yet_shows_its_starting_point(tmp_path):
+    run = tmp_path / "young"
+    run.mkdir()
+    (run / "config.yaml").write_text("train:\n  rounds: 2\n")
+    JsonlTracker(run).log({"round": 0, "eval/pass@1": 0.225, "eval/problems": 40, "eval/samples": 160,
+                           "time/eval_s": 938.0}, step=0)
+    JsonlTracker(run).log({"round": 1, "time/generate_s": 2923.0}, step=0)
+    head = build_report(run).read_text().split("<h2>")[0]
+    assert "0 of 2 training rounds evaluated" in head
+    assert "held-out pass@1 <b>0.225</b> (before training), on 40 problems &times; 4 samples" in head
 
 
 def test_report_on_a_non_run_is_a_clear_error(tmp_path, capsys):
