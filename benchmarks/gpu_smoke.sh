@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The GPU smoke check: one rft and one grpo round of the embedded model under DeepSpeed ZeRO-3 on
-# 1 rank, then on 2 ranks when 2 GPUs are visible (benchmarks/gpu_smoke.py says what is checked).
-# Each run writes <out>/ranks-<N>/smoke.json; the script exits non-zero when any check failed.
+# 1 rank, then on 2 ranks when 2 GPUs are visible, then once more with rollouts.backend=vllm when
+# vLLM imports (benchmarks/gpu_smoke.py says what is checked: one run directory, every rank's grpo
+# steps and rollouts, float32 master weights, devices). Each run writes <out>/ranks-<N>[-vllm]/smoke.json
+# (the directory is emptied first); the script exits non-zero when any check failed.
 #
 #   bash benchmarks/gpu_smoke.sh [--dry] [--out DIR]
 #
@@ -25,8 +27,18 @@ gpus=$("$PY" -c "import torch; print(torch.cuda.device_count())")
 ranks=(1)
 if ((${#dry[@]})) || ((gpus >= 2)); then ranks+=(2); fi
 status=0
+smoke() {  # smoke NRANKS NAME [ARGS...]
+    local n=$1 name=$2
+    shift 2
+    echo "gpu_smoke.sh: $n rank(s)${dry:+ (dry)} $*" >&2
+    rm -rf "${out:?}/$name"
+    timeout 480 bash launch/torchrun.sh --nproc "$n" --entry benchmarks.gpu_smoke -- --out "$out/$name" "${dry[@]}" "$@" ||
+        status=1
+}
 for n in "${ranks[@]}"; do
-    echo "gpu_smoke.sh: $n rank(s)${dry:+ (dry)}" >&2
-    timeout 480 bash launch/torchrun.sh --nproc "$n" --entry benchmarks.gpu_smoke -- --out "$out/ranks-$n" "${dry[@]}" || status=1
+    smoke "$n" "ranks-$n"
 done
+if "$PY" -c "import vllm" 2>/dev/null; then
+    smoke "${ranks[-1]}" "ranks-${ranks[-1]}-vllm" --vllm
+fi
 exit $status

@@ -29,16 +29,10 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
-    from selfimprove import distributed, rundir
+    from selfimprove import rundir
     from selfimprove.config import load_config
 
-    cfg = load_config(args.config, args.overrides)
-    if cfg.run.name in ("", "auto"):
-        # One run, one directory: rank 0 names it and every rank takes that name (ranks named by
-        # their own clocks wrote to different directories when they started in different seconds).
-        distributed.init()
-        cfg.run.name = distributed.broadcast_object(rundir.default_run_name(args.config))
-    return cfg
+    return rundir.name_unnamed(load_config(args.config, args.overrides), args.config)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

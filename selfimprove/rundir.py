@@ -19,6 +19,20 @@ def default_run_name(config_path: str | None) -> str:
     return f"{stem}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
 
 
+def name_unnamed(cfg: Config, config_path: str | None) -> Config:
+    """Give a run without ``run.name`` (or ``auto``) its default name, the same on every rank.
+
+    Rank 0 names it and broadcasts the name: ranks naming it by their own clocks wrote to
+    different directories when they started in different seconds. Initialises the process group.
+    """
+    from selfimprove import distributed
+
+    if cfg.run.name in ("", "auto"):
+        distributed.init()
+        cfg.run.name = distributed.broadcast_object(default_run_name(config_path))
+    return cfg
+
+
 def prepare(cfg: Config, *, resume: bool = False) -> Path:
     """Create the run directory and save the resolved config in it.
 

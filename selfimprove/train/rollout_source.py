@@ -73,7 +73,8 @@ class RolloutSource:
             return
         from trl.models.utils import unwrap_model_for_generation
 
-        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model:
+        with (unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model,
+              _without_zero3_step_hook(trainer.model_wrapped)):
             own, self.engine.model = self.engine.model, model
             try:
                 yield
@@ -132,6 +133,32 @@ class RolloutSource:
             raise KeyError(f"rollout_func got a prompt that is not in the round's dataset: {key[:120]}")
         return RolloutRequest(problem_id=problem.id, messages=list(messages), reference=problem.reference,
                               task=problem.task, fields=dict(problem.fields))
+
+
+@contextlib.contextmanager
+def _without_zero3_step_hook(engine: Any) -> Iterator[None]:
+    """Lift ZeRO-3's start-of-forward hook from the root module while we generate.
+
+    TRL's ``unwrap_model_for_generation`` gathers the weights and removes DeepSpeed's per-module
+    fetch hooks, but not the root's ``_start_of_forward_hook`` (``DeepSpeedZeRoOffload.fwd_pre_hook``),
+    whose ``reset_step`` runs collectives (``assert_ints_same_as_other_ranks``) on every forward
+    until the trace is complete. Our ranks run different numbers of forward passes (row compaction
+    stops early; cached groups need none), so with the hook in place one rank waited in a broadcast
+    for a peer that had moved on to the trainer's all-gather: a hang (seen on 2 gloo ranks). It is
+    put back first in line, as DeepSpeed registered it, before TRL re-adds the fetch hooks.
+    """
+    optimizer = getattr(engine, "optimizer", None)
+    offload = getattr(optimizer, "parameter_offload", optimizer)
+    handle = getattr(offload, "fwd_pre_hook", None)
+    hook = offload.module._forward_pre_hooks.get(handle.id) if handle is not None else None
+    if hook is None:  # not ZeRO-3 (or no such hook in this DeepSpeed version)
+        yield
+        return
+    handle.remove()
+    try:
+        yield
+    finally:
+        offload.fwd_pre_hook = offload.module.register_forward_pre_hook(hook, prepend=True)
 
 
 def episode_reward(prompts: list[Any], completions: list[Any], episode_score: list[float] | None = None,
