@@ -24,7 +24,7 @@ from rollouts.config import RolloutsConfig
 from rollouts.engine import RolloutRequest, RolloutStats, SamplingParams
 from rollouts.trace import Trace
 from selfimprove import distributed
-from selfimprove.config import Config, TaskConfig
+from selfimprove.config import TaskConfig
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
 from selfimprove.tasks.base import Problem

@@ -171,20 +171,20 @@ def test_items_run_in_parallel_across_workers() -> None:
 
 
 def _refs_on_distinct_slots() -> tuple[str, str]:
-    from verifiers.runtime import _affinity
+    from verifiers.pool import affinity
 
     refs = [f"ref{i}" for i in range(20)]
     first = refs[0]
-    return first, next(r for r in refs if _affinity(r) % 2 != _affinity(first) % 2)
+    return first, next(r for r in refs if affinity(r) % 2 != affinity(first) % 2)
 
 
 def test_affinity_queues_keep_a_reference_on_one_slot_and_steal_when_idle() -> None:
-    from verifiers.runtime import _affinity, _AffinityQueues
+    from verifiers.pool import AffinityQueues, affinity
 
     a, b = _refs_on_distinct_slots()
     items = [VerifyItem(str(i), a if i < 3 else b) for i in range(5)]
-    queues = _AffinityQueues(items, list(range(5)), 2)
-    slot_a = _affinity(a) % 2
+    queues = AffinityQueues(items, list(range(5)), 2)
+    slot_a = affinity(a) % 2
     assert [queues.take(slot_a) for _ in range(3)] == [0, 1, 2]  # a's items, in order
     assert queues.take(slot_a) == 4  # its queue is empty: steals b's last item
     assert queues.take(1 - slot_a) == 3
@@ -195,7 +195,7 @@ def test_items_sharing_a_reference_go_to_one_worker() -> None:
     a, b = _refs_on_distinct_slots()
     with VerifierRuntime(f"{HERE}:nap", workers=2, deadline_s=10) as rt:
         rt.wait_until_ready()
-        assert all(w.ready for w in rt._pool)
+        assert all(w.ready for w in rt._pool.workers)
         results = rt.verify_batch([VerifyItem(str(i), ref) for ref in (a, b) for i in range(3)])
     pids = [r.details["pid"] for r in results]
     assert len(set(pids[:3])) == 1 and len(set(pids[3:])) == 1 and pids[0] != pids[3]
@@ -219,7 +219,7 @@ def test_an_exception_mid_batch_leaves_no_stale_items_for_the_next(monkeypatch) 
     with VerifierRuntime(f"{HERE}:nap", workers=1, deadline_s=10) as rt:
         rt.wait_until_ready()
         calls = {"n": 0}
-        real_read = rt._read
+        real_read = rt._pool._read
 
         def flaky_read(w, results, queues):
             calls["n"] += 1
@@ -227,7 +227,7 @@ def test_an_exception_mid_batch_leaves_no_stale_items_for_the_next(monkeypatch) 
                 raise KeyboardInterrupt
             return real_read(w, results, queues)
 
-        monkeypatch.setattr(rt, "_read", flaky_read)
+        monkeypatch.setattr(rt._pool, "_read", flaky_read)
         with pytest.raises(KeyboardInterrupt):
             rt.verify_batch([VerifyItem("a", 0), VerifyItem("b", 0)])
         results = rt.verify_batch([VerifyItem("c", 0)])
@@ -237,12 +237,12 @@ def test_an_exception_mid_batch_leaves_no_stale_items_for_the_next(monkeypatch) 
 def test_pipeline_limit_follows_the_real_pipe_size() -> None:
     import fcntl
 
-    from verifiers.runtime import _pipeline_max
+    from verifiers.worker import pipeline_max
 
     r, w = os.pipe()
     try:
         fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
-        assert _pipeline_max(w) == 2048
+        assert pipeline_max(w) == 2048
     finally:
         os.close(r)
         os.close(w)

@@ -56,14 +56,7 @@ What is not protected:
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
-import json
-import os
 import queue
-import select
-import signal
-import subprocess
-import tempfile
 import threading
 import time
 import warnings
@@ -71,15 +64,11 @@ import weakref
 from typing import Any
 
 from verifiers.code import isolation, policy
+from verifiers.code.host import SandboxError, Worker
 from verifiers.code.worker import wire
 
 _WARNED: set[str] = set()
 _WARN_LOCK = threading.Lock()
-START_TIMEOUT_S = 30.0
-
-
-class SandboxError(RuntimeError):
-    """The sandbox failed to execute (not the program: the infrastructure)."""
 
 
 class SandboxUnavailable(SandboxError):
@@ -92,118 +81,6 @@ def _warn_once(message: str) -> None:
             return
         _WARNED.add(message)
     warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-
-class _Spawner:
-    """Starts worker processes from one long-lived thread.
-
-    bubblewrap's ``--die-with-parent`` is ``PR_SET_PDEATHSIG``, which fires when the *thread*
-    that started the process exits, not the process. A worker started from a caller's thread
-    pool died with that pool (a benchmark that made a pool per round restarted every worker
-    every round). Started from this thread, which lives as long as the interpreter, workers
-    die only with the trainer.
-    """
-
-    _lock = threading.Lock()
-    _requests: queue.SimpleQueue | None = None
-
-    @classmethod
-    def popen(cls, *args: Any, **kwargs: Any) -> subprocess.Popen:
-        with cls._lock:
-            if cls._requests is None:
-                cls._requests = queue.SimpleQueue()
-                threading.Thread(target=cls._serve, args=(cls._requests,), name="sandbox-spawner",
-                                 daemon=True).start()
-        done: concurrent.futures.Future = concurrent.futures.Future()
-        cls._requests.put((args, kwargs, done))
-        return done.result()
-
-    @classmethod
-    def _after_fork(cls) -> None:
-        # A forked child has the queue but not the thread (and maybe a lock held mid-fork).
-        cls._lock = threading.Lock()
-        cls._requests = None
-
-    @staticmethod
-    def _serve(requests: queue.SimpleQueue) -> None:
-        while True:
-            args, kwargs, done = requests.get()
-            try:
-                done.set_result(subprocess.Popen(*args, **kwargs))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                done.set_exception(exc)
-
-
-os.register_at_fork(after_in_child=_Spawner._after_fork)
-
-
-class _Worker:
-    """One running worker process and its pipes. Used by one thread at a time."""
-
-    def __init__(self, cmd: list[str], filters: dict[str, str]) -> None:
-        self.stderr = tempfile.TemporaryFile()
-        # No preexec_fn and close_fds: CPython spawns with vfork, so the (possibly huge) caller
-        # is not copied; start_new_session lets close() kill the whole group.
-        self.proc = _Spawner.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=self.stderr, env={"PATH": "/usr/bin:/bin", **isolation.THREAD_ENV},
-                                   start_new_session=True, close_fds=True)
-        try:
-            wire.send(self.proc.stdin.fileno(), {"filters": filters})
-            self.hello = self._read(time.monotonic() + START_TIMEOUT_S)
-        except (BrokenPipeError, TimeoutError, wire.FrameError) as exc:
-            raise SandboxError(f"worker did not start ({exc!r}): {self.error_text()}") from None
-        if not isinstance(self.hello, dict):
-            raise SandboxError(f"worker did not start: {self.error_text()}")
-
-    def error_text(self) -> str:
-        self.kill()
-        self.stderr.seek(0)
-        text = self.stderr.read().decode("utf-8", "replace").strip()
-        return text[-2000:] or f"exit status {self.proc.returncode}"
-
-    def _read(self, deadline: float) -> Any:
-        fd = self.proc.stdout.fileno()
-        remaining = deadline - time.monotonic()
-        # select() releases the GIL while we wait, so other verifier threads keep running.
-        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-            raise TimeoutError
-        header = wire.read_exact(fd, 4)
-        if header is None:
-            return None
-        body = wire.read_exact(fd, int.from_bytes(header, "big"))
-        return json.loads(body)
-
-    def request(self, header: dict, payload: bytes, deadline: float) -> dict:
-        fd = self.proc.stdin.fileno()
-        wire.send(fd, dict(header, tests_len=len(payload)))
-        if payload:
-            wire.write_all(fd, payload)
-        reply = self._read(deadline)
-        if not isinstance(reply, dict):
-            raise BrokenPipeError("worker closed its pipe")
-        return reply
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()  # EOF: the worker exits on its own
-            try:
-                self.proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                pass
-        self.kill()
-        self.proc.stdout.close()
-        self.stderr.close()
 
 
 class Sandbox:
@@ -253,7 +130,7 @@ class Sandbox:
         for slot in range(workers):
             self._slots.put(slot)
             self._uid_index[slot] = isolation.next_uid_index()
-        self._workers: dict[int, _Worker] = {}
+        self._workers: dict[int, Worker] = {}
         self.restarts = 0
         self._closed = False
         self._finalizer = weakref.finalize(self, Sandbox._close_all, self._workers)
@@ -286,14 +163,14 @@ class Sandbox:
                 reason = f"bubblewrap not found ({self._bwrap or 'bwrap on PATH'}); install Debian/Ubuntu package 'bubblewrap'"
             else:
                 try:
-                    first = _Worker(isolation.bwrap_command(self._bwrap_path, self._uid_index[0], self.tmpfs_mb), self._filters)
+                    first = Worker(isolation.bwrap_command(self._bwrap_path, self._uid_index[0], self.tmpfs_mb), self._filters)
                     level = "full" if first.hello.get("separate_uids") else "namespaces"
                     if level == "namespaces":
                         reason = "not root: one uid inside the jail (user namespace)"
                 except SandboxError as exc:
                     reason = f"bubblewrap cannot create namespaces here ({exc})"
             if first is None and isolation.rank("process") >= isolation.rank(self.min_level):
-                first = _Worker(isolation.process_command(self._uid_index[0]), self._filters)
+                first = Worker(isolation.process_command(self._uid_index[0]), self._filters)
             if isolation.rank(level) < isolation.rank(self.min_level):
                 if first is not None:
                     first.close()
@@ -313,13 +190,13 @@ class Sandbox:
             self._workers[0] = first
 
     # -- running -------------------------------------------------------------------------------
-    def _worker(self, slot: int) -> _Worker:
+    def _worker(self, slot: int) -> Worker:
         worker = self._workers.get(slot)
         if worker is None or not worker.alive():
             if worker is not None:
                 worker.close()
                 self.restarts += 1
-            worker = _Worker(self._command(slot), self._filters)
+            worker = Worker(self._command(slot), self._filters)
             self._workers[slot] = worker
         return worker
 
@@ -360,7 +237,7 @@ class Sandbox:
 
     # -- lifecycle -----------------------------------------------------------------------------
     @staticmethod
-    def _close_all(workers: dict[int, _Worker]) -> None:
+    def _close_all(workers: dict[int, Worker]) -> None:
         for worker in list(workers.values()):
             worker.close()
         workers.clear()
