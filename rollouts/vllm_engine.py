@@ -11,12 +11,21 @@ Two parts, because a vLLM engine takes seconds to start and the loop samples man
 Weight sync. Before sampling, :meth:`VLLMEngine.generate` asks the runtime for the weights named
 ``engine.policy`` (the model name or checkpoint path, ``@step<N>`` inside a GRPO update). When
 that is not what the runtime holds, it streams ``engine.model``'s parameters in (in place, no
-restart: ``reload_weights`` with checkpoint-format names, LoRA merged, see
-:mod:`rollouts.weights`), re-packs the tied head on CPU, and drops the prefix cache. Traces are
-stamped with the identity the runtime *holds*, so a stale engine shows in every trace it writes.
+restart: ``reload_weights`` with checkpoint-format names, LoRA merged, a tied head under both its
+names, see :mod:`rollouts.weights`) and drops the prefix cache. Traces are stamped with the
+identity the runtime *holds*, so a stale engine shows in every trace it writes.
 The identity is the contract: whoever changes the weights in place must change the name (the
 loop renames the policy to its checkpoint after every update; GRPO's rollout_func appends the
 trainer's step).
+
+On CPU every linear layer, the head included, computes with a copy of its weight that vLLM's CPU
+GEMM dispatch builds when the layer is loaded (a oneDNN handle, a packed sgl-kernel weight or a
+zentorch one, by ISA: ``dispatch_cpu_unquantized_gemm``); the layer's ``weight`` is no longer
+read. ``reload_weights`` rebuilds that copy for every layer it loads (its layerwise reload runs
+each layer's ``process_weights_after_loading``), and only for those: a layer sent no weights keeps
+computing with the old ones. Hence every name is sent, the head's included (vLLM builds a head of
+its own when the checkpoint it started from has ``lm_head.weight``). :func:`cpu_gemm_kernels`
+says which kernel each layer got.
 
 Sampling. Same parameters as the HF engine (``sampling`` section); logprobs at the sampling
 distribution (vLLM's ``processed_logprobs``, see :mod:`rollouts.trace`). Not used here:
@@ -133,12 +142,14 @@ class ColocatedRuntime(VLLMRuntime):
     def _push(self, model: torch.nn.Module) -> None:
         if self.asleep:
             self.llm.wake_up(tags=["weights"])
-        with checkpoint_weights(model) as weights:
+        with checkpoint_weights(model, aliases=True) as weights:
             self.llm.collective_rpc("reload_weights",
                                     kwargs={"weights_iterator": weights, "is_checkpoint_format": True})
-        if self.on_cpu:
-            self.llm.collective_rpc(_repack_heads)
         self.llm.reset_prefix_cache()
+
+    def cpu_gemm_kernels(self) -> dict[str, int]:
+        """How many layers compute with each CPU GEMM kernel (:func:`cpu_gemm_kernels`); {} on a GPU."""
+        return self.llm.collective_rpc(cpu_gemm_kernels)[0]
 
     def wake(self, model: torch.nn.Module, identity: str) -> None:
         """Sleep level 2 dropped the weights: reload them whatever ``loaded`` says, then the KV cache."""
@@ -178,21 +189,23 @@ def _completion(c: Any) -> Completion:
     return ids, [step[tok].logprob for step, tok in zip(c.logprobs, ids)], c.finish_reason
 
 
-def _repack_heads(worker: Any) -> list[str]:
-    """Re-run the CPU weight packing of the (tied) embedding / LM head after a reload.
+def cpu_gemm_kernels(worker: Any) -> dict[str, int]:
+    """Worker function: layer count per CPU GEMM kernel, e.g. ``{"onednn_mm": 121}``; {} off CPU.
 
-    vLLM's CPU GEMM keeps a packed copy of a weight it multiplies by; the embedding's copy serves
-    a tied ``lm_head``, and a reload that bypasses its post-processing would leave that head on the
-    old weights while every other layer is new (outputs silently stale). Costs ~0.15 s for 135M.
+    vLLM names its choice only in a debug log line, so the kernel is read off the function it
+    gave the layer (``layer.cpu_linear``): the last name that function calls (``onednn_mm``,
+    ``weight_packed_linear_cpu`` for sgl-kernel, ``zentorch_linear_unary``, or ``linear`` for
+    torch's own fallback).
     """
-    from vllm.model_executor.layers.vocab_parallel_embedding import VocabParallelEmbedding
-
-    names = []
-    for name, module in worker.model_runner.get_model().named_modules():
-        if isinstance(module, VocabParallelEmbedding):
-            module.quant_method.process_weights_after_loading(module)
-            names.append(name)
-    return names
+    counts: dict[str, int] = {}
+    for module in worker.model_runner.get_model().modules():
+        kernel = getattr(module, "cpu_linear", None)
+        if kernel is None:
+            continue
+        code = getattr(kernel, "__code__", None)
+        name = code.co_names[-1] if code is not None and code.co_names else getattr(kernel, "__name__", repr(kernel))
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 class VLLMEngine:

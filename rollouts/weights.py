@@ -5,9 +5,13 @@
 (``is_checkpoint_format=True``) map onto its fused layers (q/k/v, gate/up). Every parameter is
 yielded, so fused groups are always whole.
 
-- A tied ``lm_head`` shares its tensor with the input embedding: ``named_parameters`` yields it
-  once, as ``model.embed_tokens.weight``, and vLLM ties it on its side. (On CPU vLLM also keeps a
-  packed copy of the head for its GEMM; :mod:`rollouts.vllm_engine` re-packs it after a sync.)
+- A tied ``lm_head`` shares its tensor with the input embedding. By default it is yielded once,
+  as ``model.embed_tokens.weight`` (what ``save_pretrained`` writes); with ``aliases=True`` also
+  as ``lm_head.weight``, the same tensor again. A vLLM engine needs both: it builds the head as a
+  tensor of its own (untied) when the checkpoint it started from carries ``lm_head.weight``
+  (vLLM's ``ModelConfig.maybe_untie_word_embeddings``; ``safetensors.torch.save_model`` keeps
+  that name and drops the embedding's), and a head never sent then stays on the starting
+  weights. Where vLLM did tie them, it loads the one tensor twice.
 - A peft model has its adapters merged into the base weights for the duration of the
   ``with`` block (``merge_adapter`` / ``unmerge_adapter``, as TRL does for its own vLLM sync),
   and is yielded under the base model's names (no ``lora_*`` tensors, no ``base_layer``).
@@ -38,16 +42,19 @@ def _checkpoint_name(name: str, peft: bool) -> str | None:
 
 
 @contextlib.contextmanager
-def checkpoint_weights(model: torch.nn.Module) -> Iterator[Iterator[tuple[str, torch.Tensor]]]:
+def checkpoint_weights(model: torch.nn.Module, *,
+                       aliases: bool = False) -> Iterator[Iterator[tuple[str, torch.Tensor]]]:
     """``with checkpoint_weights(model) as weights:`` iterate ``weights`` inside the block only.
 
     The tensors are the live parameters (no copies): consume them before the block ends, when a
-    peft model's adapters are unmerged again.
+    peft model's adapters are unmerged again. ``aliases``: a tied tensor is yielded under each of
+    its names (module docstring), so tensors may repeat: a file format that refuses shared
+    tensors (safetensors) needs copies of the repeats.
     """
     peft = _is_peft(model)
 
     def pairs() -> Iterator[tuple[str, torch.Tensor]]:
-        for name, param in model.named_parameters():
+        for name, param in model.named_parameters(remove_duplicate=not aliases):
             target = _checkpoint_name(name, peft)
             if target is not None:
                 yield target, param.detach()

@@ -3,12 +3,22 @@
     bash launch/setup_vllm.sh && .venv-vllm/bin/python -m pytest -m slow tests/rollouts/test_vllm_engine.py
 
 Parity means: greedy tokens identical, logprobs within :data:`LOGPROB_TOL` (measured: ~2e-5 in
-float32 on CPU; different kernels, same math). The tests share this process's one vLLM engine, as
-a run does, so they run in file order: parity before and after three real optimizer steps, then
-the ways an engine can go stale.
+float32 on CPU; different kernels, same math), and every layer's CPU GEMM kernel computing with the
+trainer's current weights (:func:`stale_layers`, which names the layers that do not). The tests
+share this process's one vLLM engine, as a run does, so they run in file order: parity before and
+after three real optimizer steps, then the ways an engine can go stale.
+
+The engine starts from a checkpoint that stores the tied head as ``lm_head.weight`` (as the
+built-in model's conversion writes it), so vLLM builds a head of its own: the layout a sync once
+left on the starting weights. A later test ties the head in the running engine, as vLLM does for
+a checkpoint without that name.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,18 +29,35 @@ pytestmark = pytest.mark.slow
 from rollouts.backends import build_engine, shared_vllm_runtime  # noqa: E402
 from rollouts.config import RolloutsConfig  # noqa: E402
 from rollouts.engine import RolloutEngine, RolloutRequest, SamplingParams  # noqa: E402
-from rollouts.vllm_engine import _repack_heads  # noqa: E402
-from selfimprove.models import BUILTIN_SMOLLM2, load_model  # noqa: E402
+from rollouts.weights import checkpoint_weights  # noqa: E402
+from selfimprove.models import BUILTIN_SMOLLM2, LoadedModel, load_model  # noqa: E402
 
 VLLM = RolloutsConfig(backend="vllm")
 #: hf vs vllm logprobs of the same tokens on the same weights (float32, CPU)
 LOGPROB_TOL = 5e-4
+#: a layer's CPU GEMM kernel vs F.linear with the trainer's weight, on a probe input (measured: 4e-5
+#: for oneDNN in float32; a kernel one optimizer step behind is 0.1-0.3 off)
+KERNEL_TOL = 1e-3
 GREEDY = SamplingParams(temperature=0.0, max_new_tokens=24, num_samples=1)
 
 
+def with_own_head(loaded: LoadedModel, directory: Path) -> LoadedModel:
+    """``loaded``, with its directory replaced by a copy whose weights keep the tied tensor as
+    ``lm_head.weight`` only: what ``safetensors.torch.save_model`` writes (the built-in model's
+    conversion), whatever the age of this machine's model cache. vLLM starts from it with a head
+    of its own."""
+    for f in Path(loaded.path).iterdir():
+        if f.is_file() and f.suffix != ".safetensors":
+            shutil.copy(f, directory / f.name)
+    from safetensors.torch import save_model
+
+    save_model(loaded.model, str(directory / "model.safetensors"), metadata={"format": "pt"})
+    return dataclasses.replace(loaded, path=str(directory))
+
+
 @pytest.fixture(scope="module")
-def smol():
-    return load_model(BUILTIN_SMOLLM2, device="cpu")
+def smol(tmp_path_factory):
+    return with_own_head(load_model(BUILTIN_SMOLLM2, device="cpu"), tmp_path_factory.mktemp("smol"))
 
 
 def requests(n=4):
@@ -44,13 +71,49 @@ def vllm_traces(loaded, model, policy, params=GREEDY, reqs=None, seed=0):
     return engine.generate(reqs or requests())
 
 
+def stale_layers(loaded, model) -> dict[str, float]:
+    """The engine's layers whose CPU GEMM kernel does not compute with ``model``'s current weights:
+    {vLLM layer name: max |kernel(x) - F.linear(x, W)|} over :data:`KERNEL_TOL`, first layer first.
+
+    The kernel is what vLLM multiplies with (``layer.cpu_linear``, built from a copy of the weight);
+    W is the trainer's weight as sent (checkpoint names, LoRA merged), fused as vLLM fuses it
+    (``packed_modules_mapping``: q/k/v -> qkv_proj, gate/up -> gate_up_proj).
+    """
+    runtime = shared_vllm_runtime(model, loaded.tokenizer, VLLM, model_dir=loaded.path)
+
+    def probe(weights):
+        def run(worker):
+            vllm_model = worker.model_runner.get_model()
+            fused = getattr(vllm_model, "packed_modules_mapping", {})
+            off = {}
+            for name, layer in vllm_model.named_modules():
+                if not hasattr(layer, "cpu_linear"):
+                    continue
+                prefix, _, leaf = name.rpartition(".")
+                parts = [f"{prefix}.{p}" if prefix else p for p in fused.get(leaf, [leaf])]
+                w = torch.cat([weights[f"{p}.weight"] for p in parts])  # [N, K]
+                x = torch.randn(4, w.shape[1], generator=torch.Generator().manual_seed(0), dtype=w.dtype)
+                with torch.no_grad():
+                    diff = (layer.cpu_linear(x, layer.weight, None) - torch.nn.functional.linear(x, w)).abs().max()
+                if diff > KERNEL_TOL:
+                    off[name] = round(diff.item(), 4)
+            return off
+        return run
+
+    with checkpoint_weights(model, aliases=True) as weights:
+        return runtime.llm.collective_rpc(probe(dict(weights)))[0]
+
+
 def assert_parity(loaded, model, policy):
-    """Greedy vllm == greedy hf on ``model``'s current weights, which the engine knows as ``policy``."""
+    """Greedy vllm == greedy hf on ``model``'s current weights, which the engine knows as ``policy``;
+    a failure names the layers whose kernels are stale."""
     v = vllm_traces(loaded, model, policy)
     h = RolloutEngine(model, loaded.tokenizer, GREEDY, progress=False).generate(requests())
-    assert [t.completion_ids for t in v] == [t.completion_ids for t in h], "greedy tokens differ"
+    stale = stale_layers(loaded, model)
+    assert [t.completion_ids for t in v] == [t.completion_ids for t in h], f"tokens differ; stale layers: {stale}"
     for a, b in zip(v, h):
-        assert a.logprobs == pytest.approx(b.logprobs, abs=LOGPROB_TOL)
+        assert a.logprobs == pytest.approx(b.logprobs, abs=LOGPROB_TOL), f"stale layers: {stale}"
+    assert not stale, f"layers computing with other weights than the trainer's: {stale}"
     assert {t.policy for t in v} == {policy}
 
 
@@ -80,16 +143,22 @@ def test_stop_strings_and_eos_end_completions_as_the_hf_engine_does(smol):
     assert eos.finish_reason == "stop" and eos.completion_ids[-1] in (eos_ids if isinstance(eos_ids, list) else [eos_ids])
 
 
+def _head_is_tied(worker) -> bool:
+    vllm_model = worker.model_runner.get_model()
+    return vllm_model.lm_head.weight is vllm_model.model.embed_tokens.weight
+
+
 def test_greedy_parity_before_and_after_three_updates(smol):
     assert smol.model.config.tie_word_embeddings
     assert_parity(smol, smol.model, "base")
+    runtime = shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path)
+    assert runtime.llm.collective_rpc(_head_is_tied) == [False]  # the head is a tensor of its own (module docstring)
     for k in (1, 2, 3):
         before = vllm_traces(smol, smol.model, f"update-{k - 1}" if k > 1 else "base")
         update(smol.model, seed=k)
         assert_parity(smol, smol.model, f"update-{k}")
         after = vllm_traces(smol, smol.model, f"update-{k}")
         assert [t.completion_ids for t in after] != [t.completion_ids for t in before], "the update changed nothing"
-    runtime = shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path)
     assert runtime.syncs == 4  # base + 3 updates; asking again for the same weights does not re-load
 
 
@@ -103,23 +172,48 @@ def test_an_engine_not_told_of_an_update_is_stale_and_its_traces_say_so(smol):
 
 
 def _stale_head(weights):
-    """Worker function: make the tied head multiply by ``weights`` (old ones), as a missed re-pack would."""
+    """Worker function: make the head multiply by ``weights`` (old ones), as a head the sync missed would."""
     def apply(worker):
         head = worker.model_runner.get_model().lm_head
         head.cpu_linear = lambda x, weight, bias: torch.nn.functional.linear(x, weights, bias)
     return apply
 
 
-def test_a_stale_tied_head_fails_parity_and_the_repack_fixes_it(smol):
+def test_a_stale_head_fails_parity_by_name_and_the_next_sync_rebuilds_it(smol):
     runtime = shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path)
     old = smol.model.get_input_embeddings().weight.detach().clone()
     update(smol.model, seed=20)
     assert_parity(smol, smol.model, "update-5")
-    runtime.llm.collective_rpc(_stale_head(old))  # every layer new, the head's packed copy old
-    with pytest.raises(AssertionError):
+    runtime.llm.collective_rpc(_stale_head(old))  # every layer new, the head's kernel old
+    with pytest.raises(AssertionError, match=r"stale layers: \{'lm_head': "):
         assert_parity(smol, smol.model, "update-5")
-    assert runtime.llm.collective_rpc(_repack_heads) == [["model.embed_tokens", "lm_head"]]
-    assert_parity(smol, smol.model, "update-5")
+    assert_parity(smol, smol.model, "update-5-again")  # a reload re-runs the head's post-load processing
+
+
+def test_a_head_tied_in_the_engine_is_synced_too(smol):
+    """The other layout: vLLM ties the head to the embedding (one tensor) when its checkpoint has no
+    ``lm_head.weight``; tied here in place, as vLLM's own ``tie_weights`` does."""
+    runtime = shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path)
+
+    def tie(worker):
+        vllm_model = worker.model_runner.get_model()
+        vllm_model.lm_head = vllm_model.lm_head.tie_weights(vllm_model.model.embed_tokens)
+
+    runtime.llm.collective_rpc(tie)
+    assert runtime.llm.collective_rpc(_head_is_tied) == [True]
+    start = load_model(BUILTIN_SMOLLM2, device="cpu").model  # five updates away from what the engine holds
+    assert_parity(smol, start, "base-tied")
+    assert runtime.llm.collective_rpc(_head_is_tied) == [True]
+
+
+def test_the_cpu_gemm_kernels_are_reported(smol):
+    """Which kernel each layer got depends on the CPU (oneDNN, sgl-kernel on AMX, zentorch on AMD
+    with zentorch installed); every layer is counted once, under a kernel's name."""
+    runtime = shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path)
+    kernels = runtime.cpu_gemm_kernels()
+    layers = 4 * smol.model.config.num_hidden_layers + 2  # qkv, o, gate_up, down per layer; embedding, head
+    assert sum(kernels.values()) == layers, kernels
+    assert set(kernels) <= {"onednn_mm", "weight_packed_linear_cpu", "zentorch_linear_unary", "linear"}, kernels
 
 
 def test_sampled_logprobs_are_at_the_sampling_temperature(smol):
