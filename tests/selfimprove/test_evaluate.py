@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 from selfimprove.cli import main
 from selfimprove.config import load_config
 from selfimprove.train.loop import run_train
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 
 
 def test_eval_and_train_write_the_same_schema_and_numbers(tmp_path, capsys):

@@ -1,7 +1,7 @@
 import pytest
 
 from selfimprove.store import StoreError, TraceStore
-from tests.selfimprove.train.helpers import trace
+from tests.support import trace
 
 
 def test_commit_read_and_load_with_datasets(tmp_path):

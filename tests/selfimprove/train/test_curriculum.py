@@ -1,6 +1,6 @@
 from selfimprove.tasks.base import Problem
 from selfimprove.train.curriculum import PassRates, choose_prompts, split_by_variance
-from tests.selfimprove.train.helpers import trace
+from tests.support import trace
 
 
 def problems(n):

@@ -6,7 +6,7 @@ import json
 
 from selfimprove.config import load_config
 from selfimprove.train.loop import run_train
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 
 
 def _generate_prompts(run_dir) -> list[int]:

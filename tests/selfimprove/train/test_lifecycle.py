@@ -7,7 +7,7 @@ import weakref
 from selfimprove.config import load_config
 from selfimprove.train.loop import run_train
 from selfimprove.train.strategies import grpo, rft
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 
 
 def test_no_trainer_outlives_its_round(tmp_path, monkeypatch):

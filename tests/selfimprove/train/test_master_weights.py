@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from selfimprove.config import load_config
 from selfimprove.models import load_model
 from selfimprove.train.loop import run_train
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 
 
 def test_a_bf16_policy_keeps_float32_masters_and_small_updates_land(tmp_path):

@@ -9,7 +9,7 @@ from selfimprove.train import strategies
 from selfimprove.train.loop import run_train
 from selfimprove.store import TraceStore
 from tests.selfimprove.train.dpo_strategy import VerifiedPairsDPO
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 
 LOOP = Path(strategies.__file__).parents[1] / "loop.py"
 

@@ -5,7 +5,7 @@ from datasets import load_dataset
 from selfimprove.config import load_config
 from selfimprove.train.random_control import RandomControl, ShuffledControl, training_runtime
 from selfimprove.train.loop import run_train
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 from verifiers.runtime import VerifierRuntime, VerifyItem
 
 

@@ -13,10 +13,8 @@ from selfimprove.train.loop import run_train
 from selfimprove.train.refine_episodes import RefineEpisodes
 from selfimprove.store import TraceStore
 from selfimprove.train.rollout_source import RolloutSource, episode_reward, prompt_key
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import TOY_VERIFIER, tiny_overrides
 from verifiers.runtime import VerifierRuntime
-
-TOY = "tests.selfimprove.train.toy:starts_with_digit"
 
 
 def _attempt(tok, messages, text: str, eos: bool) -> Trace:
@@ -32,7 +30,7 @@ def test_episode_is_the_conversation_the_revision_was_sampled_from(tiny, eos):
                            seed=0, progress=False)
     tok = tiny.tokenizer
     right, wrong = _attempt(tok, messages, "4 is it", eos), _attempt(tok, messages, "five", eos)
-    with VerifierRuntime(TOY, workers=1, in_process=True) as runtime:
+    with VerifierRuntime(TOY_VERIFIER, workers=1, in_process=True) as runtime:
         builder = RefineEpisodes(engine, runtime)
         (first, second), = builder.build([[right, wrong]])
 
@@ -59,7 +57,7 @@ def test_rollout_source_emits_masks_and_scores_and_the_reward_reads_them(tiny):
     messages = [{"role": "user", "content": "What is 2 + 2?"}]
     engine = RolloutEngine(tiny.model, tiny.tokenizer, SamplingParams(max_new_tokens=4, temperature=1.0),
                            seed=0, progress=False)
-    with VerifierRuntime(TOY, workers=1, in_process=True) as runtime:
+    with VerifierRuntime(TOY_VERIFIER, workers=1, in_process=True) as runtime:
         source = RolloutSource(engine, {prompt_key(messages): p}, episodes=RefineEpisodes(engine, runtime))
         out = source([messages] * 4, None)
     assert len(out["completion_ids"]) == 4 and len(source.fresh) == 4
@@ -94,7 +92,7 @@ def test_templates_that_cannot_splice_fail_early_or_fall_back_per_sample(tiny, m
     monkeypatch.setattr(tiny.tokenizer, "chat_template", DROPPING)
     engine = RolloutEngine(tiny.model, tiny.tokenizer, SamplingParams(max_new_tokens=4, temperature=1.0),
                            seed=0, progress=False)
-    with VerifierRuntime(TOY, workers=1, in_process=True) as runtime:
+    with VerifierRuntime(TOY_VERIFIER, workers=1, in_process=True) as runtime:
         with pytest.raises(ValueError, match="train.grpo.refine off"):
             RefineEpisodes(engine, runtime)
         monkeypatch.setattr(tiny.tokenizer, "chat_template", TRIMMING)

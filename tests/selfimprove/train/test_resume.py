@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from selfimprove.store import TraceStore
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -14,7 +14,7 @@ import pytest
 from selfimprove.config import ConfigError, load_config
 from selfimprove.train.loop import run_train
 from selfimprove.store import TraceStore
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "legacy_run"
 SETTINGS = {"train.rounds": 2, "train.rft.rationalize.enabled": True, "train.schedule": "[rft, grpo]",

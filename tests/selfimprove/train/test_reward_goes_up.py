@@ -9,7 +9,7 @@ import json
 
 from selfimprove.config import load_config
 from selfimprove.train.loop import run_train
-from tests.selfimprove.train.helpers import tiny_overrides
+from tests.support import tiny_overrides
 
 
 def test_rft_rounds_raise_reward(tmp_path, capsys):

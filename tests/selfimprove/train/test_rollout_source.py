@@ -1,7 +1,7 @@
 from rollouts.engine import RolloutEngine, SamplingParams
 from selfimprove.tasks.base import Problem
 from selfimprove.train.rollout_source import RolloutSource, prompt_key
-from tests.selfimprove.train.helpers import trace
+from tests.support import trace
 
 
 def test_serves_cached_groups_then_samples_fresh(tiny):

@@ -1,5 +1,5 @@
 from selfimprove.train.selection import dedupe_key, select
-from tests.selfimprove.train.helpers import trace
+from tests.support import trace
 
 
 def test_keeps_only_correct_with_cap_shortest_first():

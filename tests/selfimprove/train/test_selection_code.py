@@ -7,7 +7,7 @@ import dataclasses
 
 from selfimprove.train.refine import REVISE_PROGRAM_TEMPLATE, REVISE_TEMPLATE, revision_request
 from selfimprove.train.selection import dedupe_key, is_program, program_key, select
-from tests.selfimprove.train.helpers import trace
+from tests.support import trace
 from verifiers.base import Verification
 
 COUNT = "def count_gt(nums: list[int]) -> int:\n    return sum(1 for x in nums if x > 3)\n"
