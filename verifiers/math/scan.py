@@ -36,20 +36,7 @@ def tokens_with_depth(s: str) -> Iterator[tuple[int, str, int]]:
 
 def split_top(s: str, separators: Sequence[str]) -> list[str]:
     """Split ``s`` at separators that occur outside every bracket (longest separator first)."""
-    seps = sorted(separators, key=len, reverse=True)
-    parts: list[str] = []
-    start = 0
-    skip_until = 0
-    for i, tok, depth in tokens_with_depth(s):
-        if i < skip_until or depth:
-            continue
-        for sep in seps:
-            if s.startswith(sep, i) and _whole_command(s, i, sep):
-                parts.append(s[start:i])
-                start = skip_until = i + len(sep)
-                break
-    parts.append(s[start:])
-    return [p.strip() for p in parts]
+    return split_top_keep(s, separators)[0]
 
 
 def _whole_command(s: str, i: int, sep: str) -> bool:
