@@ -1,16 +1,25 @@
 """What a strategy's :meth:`~selfimprove.train.strategies.base.Strategy.collect` works with.
 
 A :class:`RoundContext` gives a strategy the train split, per-prompt pass rates, the trace
-store, and *phases*: ``ctx.phase(round, name, make)`` runs ``make`` once, commits its traces to
-the store, and on ``--resume`` reads them back instead of sampling again (the loop owns that
-bookkeeping, so resume works the same for every strategy). Inside ``make`` a strategy samples
-with :meth:`RoundContext.sample`, which grades with the *training* runtime: the verifier, or
-the random-reward control when ``train.reward`` is ``random``.
+store, and its round's sampling *phases*, which the strategy runs itself, in order:
+
+    generate = ctx.phase(round, "generate")
+    if not generate.committed:                # on --resume a committed phase is not sampled again
+        prompts = ctx.round_prompts(seed=generate.seed)
+        traces = generate.sample(ctx.requests(prompts), k)
+        generate.commit(traces, kept=select(traces))
+    ctx.record_pass_rates(generate.traces)    # this run's traces, or those read back from the store
+
+:meth:`SamplingPhase.sample` grades with the *training* runtime (the verifier, or the reward
+control under ``train.reward: random | shuffled``); :meth:`SamplingPhase.commit` stores the
+traces and marks the phase done (:class:`~selfimprove.train.ledger.Ledger`). A phase interrupted
+before its commit runs again from its start with the same seed, so it draws the same samples.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable, Iterable, Sequence
 
 from rollouts.engine import RolloutRequest, RolloutStats
@@ -18,13 +27,12 @@ from rollouts.trace import Trace
 from selfimprove.config import Config
 from selfimprove.models import LoadedModel
 from selfimprove.sampling import phase_seed, requests_for, sample_and_grade
+from selfimprove.store import TraceStore
 from selfimprove.tasks.base import Problem
 from selfimprove.train.curriculum import PassRates, choose_prompts
-from selfimprove.store import TraceStore
+from selfimprove.train.ledger import Ledger
+from selfimprove.train.report import sampling_line, sampling_metrics
 from verifiers.runtime import VerifierRuntime
-
-#: ``make(stats) -> (traces, kept flags, samples per prompt)``: the body of one sampling phase.
-Make = Callable[[RolloutStats], "tuple[list[Trace], list[bool], int]"]
 
 
 @dataclasses.dataclass
@@ -35,7 +43,7 @@ class RoundContext:
     store: TraceStore
     runtime: VerifierRuntime  # grades training samples (a reward control under train.reward=random|shuffled)
     policy_fn: Callable[[], LoadedModel]  # the current policy (it changes after every update)
-    phase: Callable[[int, str, Make], "tuple[list[Trace], list[bool]]"]  # commit-or-resume, see above
+    ledger: Ledger  # commits phases and marks them done
     problems: dict[str, Problem] = dataclasses.field(init=False)  # the train split, by id
 
     def __post_init__(self) -> None:
@@ -48,37 +56,66 @@ class RoundContext:
     def seed(self, round: int, phase: str) -> int:
         return phase_seed(self.cfg.run.seed, round, phase)
 
+    def phase(self, round: int, name: str) -> SamplingPhase:
+        """The sampling phase ``name`` of ``round``: committed already (on resume), or to run now."""
+        return SamplingPhase(self, round, name)
+
     def choose(self, n: int | None, *, seed: int, exclude: Iterable[str] = ()) -> list[Problem]:
         """``n`` train prompts from the curriculum's learnable band first (see ``train.curriculum``)."""
         c = self.cfg.train.curriculum
         return choose_prompts(self.train_split, n, self.rates, c.band, enabled=c.enabled, seed=seed,
                               exclude=set(exclude))
 
+    def round_prompts(self, *, seed: int, at_most: int | None = None) -> list[Problem]:
+        """The round's prompts: ``train.prompts_per_round`` from the curriculum, or ``at_most`` if fewer."""
+        limits = [c for c in (self.cfg.train.prompts_per_round, at_most) if c is not None]
+        return self.choose(min(limits) if limits else None, seed=seed)
+
     def requests(self, problems: Sequence[Problem], *, hint: bool = False) -> list[RolloutRequest]:
         """Prompts for ``problems`` (with the reference as a hint for STaR rationalization)."""
         return requests_for(problems, self.cfg.task, hint=hint)
 
-    def sample(self, requests: Sequence[RolloutRequest], k: int, *, round: int, seed: int,
-               stats: RolloutStats) -> list[Trace]:
-        """``k`` graded samples per request, sharded across ranks; ``stats`` accumulates timings."""
-        return sample_and_grade(self.policy, requests, k, self.cfg.sampling, self.runtime, seed=seed, round=round,
-                                stats=stats, backend=self.cfg.rollouts)
+    def record_pass_rates(self, generated: Sequence[Trace]) -> None:
+        """The curriculum's pass rates from the round's first attempts (every strategy's ``generate``)."""
+        self.rates.update(generated)
 
-    def generate(self, round: int, k: int,
-                 keep: Callable[[list[Trace], list[Problem], RolloutStats], "tuple[list[Trace], list[bool]]"],
-                 n: int | None = None) -> tuple[list[Trace], list[bool]]:
-        """The ``generate`` phase every strategy starts with: ``train.prompts_per_round`` prompts from
-        the curriculum (fewer when the strategy needs only ``n``), ``k`` attempts each;
-        ``keep(traces, prompts, stats)`` returns the traces (it may add some) and which of them the
-        update uses. Updates the pass rates."""
 
-        def make(stats: RolloutStats):
-            seed = self.seed(round, "generate")
-            limits = [c for c in (self.cfg.train.prompts_per_round, n) if c is not None]
-            prompts = self.choose(min(limits) if limits else None, seed=seed)
-            traces, kept = keep(self.sample(self.requests(prompts), k, round=round, seed=seed, stats=stats), prompts, stats)
-            return traces, kept, k
+class SamplingPhase:
+    """One sampling phase of a round. ``committed``: its ``traces`` and ``kept`` flags are in the
+    store (read back on resume); otherwise :meth:`sample`, then :meth:`commit` once."""
 
-        traces, kept = self.phase(round, "generate", make)
-        self.rates.update(traces)
-        return traces, kept
+    def __init__(self, ctx: RoundContext, round: int, name: str):
+        self.ctx, self.round, self.name = ctx, round, name
+        self.seed = ctx.seed(round, name)
+        self.stats = RolloutStats()  # this phase's generation and grading time
+        self.num_samples = 0  # attempts per prompt, as recorded with the traces
+        self.traces: list[Trace] = []
+        self.kept: list[bool] = []
+        ledger = ctx.ledger
+        self.committed = ledger.store.has(round, name)
+        if self.committed:
+            self.traces, self.kept = ledger.store.read(round, name)
+            if not ledger.state.done(round, name):  # committed just before a crash: adopt it
+                ledger.complete(round, name, 0.0)
+        self.t0 = time.perf_counter()
+
+    def sample(self, requests: Sequence[RolloutRequest], k: int, *, seed: int | None = None) -> list[Trace]:
+        """``k`` graded samples per request, sharded across ranks; ``seed`` defaults to the phase's."""
+        self.num_samples = k
+        return sample_and_grade(self.ctx.policy, requests, k, self.ctx.cfg.sampling, self.ctx.runtime,
+                                seed=self.seed if seed is None else seed, round=self.round, stats=self.stats,
+                                backend=self.ctx.cfg.rollouts)
+
+    def commit(self, traces: list[Trace], kept: Sequence[bool]) -> None:
+        """Store the traces with the flags of those the update uses; log the phase; mark it done."""
+        if self.committed:
+            raise RuntimeError(f"round {self.round}: phase {self.name!r} is committed already")
+        ledger = self.ctx.ledger
+        ledger.commit(self.round, self.name, traces, kept, self.num_samples)
+        seconds = time.perf_counter() - self.t0
+        ledger.clock.add_sampling(self.stats, seconds)
+        metrics = sampling_metrics(self.name, traces, kept, self.stats)
+        ledger.log(metrics | {f"time/{self.name}_s": seconds}, self.round)
+        ledger.complete(self.round, self.name, seconds)
+        ledger.console.phase(self.round, self.name, seconds, sampling_line(metrics, self.name))
+        self.traces, self.kept, self.committed = traces, list(kept), True

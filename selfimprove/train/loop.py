@@ -4,8 +4,8 @@
 ``selfimprove train --config configs/quickstart.yaml`` runs :func:`run_train`. Each round:
 
 1. ``collect``: the round's strategy samples and selects its data through a
-   :class:`~selfimprove.train.context.RoundContext` (a ``generate`` phase, and whichever others
-   the strategy runs); each sampling phase is committed to the trace store;
+   :class:`~selfimprove.train.context.RoundContext`: it runs its ``generate`` phase, and
+   whichever others it has, in order; each sampling phase is committed to the trace store;
 2. ``train``: the strategy updates the policy in memory; the loop saves the checkpoint;
 3. ``eval``: pass@k on the held-out split (every ``train.eval_every`` rounds and the last).
 
@@ -13,8 +13,8 @@ The loop knows no strategy by name: it owns phases, commits, resume, evaluation 
 budget, and a new strategy is one module plus one line in
 :data:`selfimprove.train.strategies.STRATEGIES`.
 
-Resume. Each phase ends with a commit: its traces into the store (see
-:mod:`selfimprove.store`), or for ``train`` the checkpoint directory (which also holds
+Resume. Each phase ends with a commit (:class:`~selfimprove.train.ledger.Ledger`): its traces
+into the store (see :mod:`selfimprove.store`), or for ``train`` the checkpoint directory (which also holds
 the rollouts sampled during the update and the step count), then ``state.json``. ``--resume``
 skips completed phases, adopts a phase whose outputs were committed just before a crash, and
 re-runs the phase that was interrupted from its start with the same seed. So traces are stored
@@ -31,23 +31,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rollouts.engine import RolloutStats
-from rollouts.trace import Trace
 from selfimprove import distributed, rundir
 from selfimprove.config import Config
 from selfimprove.console import Console, run_log
 from selfimprove.evaluate import evaluate
 from selfimprove.metrics import summarize
-from selfimprove.sampling import sampling_record
 from selfimprove.tasks import load_task
 from selfimprove.tasks.base import cap_split
 from selfimprove.tracking import build_tracker
-from selfimprove.train.context import Make, RoundContext
+from selfimprove.train.context import RoundContext
 from selfimprove.train.curriculum import PassRates
 from selfimprove.train.policy import load_policy, save_checkpoint
 from selfimprove.train.random_control import training_runtime
-from selfimprove.train.report import (SAMPLE_COLUMNS, eval_line, eval_metrics, sample_rows, sampling_line,
-                                      sampling_metrics, summary_table)
+from selfimprove.train.ledger import Ledger
+from selfimprove.train.report import SAMPLE_COLUMNS, eval_line, eval_metrics, sample_rows, summary_table
 from selfimprove.train.state import TrainState
 from selfimprove.train import trainers
 from selfimprove.store import TraceStore, write_traces
@@ -74,10 +71,10 @@ class Loop:
         for entry in self.store.entries:  # pass rates are derived data: rebuild them from the store
             if entry["phase"] == "generate":
                 rates.update(self.store.read(entry["round"], "generate")[0])
+        self.ledger = Ledger(cfg, run_dir, self.store, self.state, self.world, self.tracker, self.console)
         self.ctx = RoundContext(cfg, splits["train"], rates, self.store, training_runtime(cfg, runtime),
-                                lambda: self.policy, self.phase)
+                                lambda: self.policy, self.ledger)
         self.strategies: dict[str, Strategy] = {}
-        self.clock = RoundClock()  # where the current round's time goes (throughput/* metrics)
         self.policy = load_policy(cfg, self.state.checkpoint)
         if self.state.checkpoint:
             self.policy.name = self._policy_name(self.state.checkpoint)
@@ -85,51 +82,7 @@ class Loop:
     def _policy_name(self, checkpoint: str | None) -> str:
         return self.cfg.model.name if checkpoint is None else str(Path(checkpoint).relative_to(self.run_dir))
 
-    # -- commits --
-
-    def _commit(self, round: int, phase: str, traces: list[Trace], kept: list[bool], num_samples: int) -> None:
-        if self.world.is_main:
-            self.store.commit(round, phase, traces, kept=kept, sampling=sampling_record(self.cfg.sampling, num_samples))
-        distributed.barrier()
-        if not self.world.is_main:  # rank 0 wrote it: re-read the manifest so every rank sees the same store
-            self.store.reload()
-
-    def _complete(self, round: int, phase: str, seconds: float, *, eval_phase: bool = False, **updates: Any) -> None:
-        if eval_phase:
-            updates["eval_wall_s"] = self.state.eval_wall_s + seconds
-        else:
-            updates["train_wall_s"] = self.state.train_wall_s + seconds
-        if self.world.is_main:
-            self.state.complete(self.run_dir, round, phase, **updates)
-        else:
-            self.state.completed.append(f"{round}:{phase}")
-            for k, v in updates.items():
-                setattr(self.state, k, v)
-        distributed.barrier()
-
-    def _log(self, metrics: dict[str, Any], round: int, step: int | None = None) -> None:
-        self.tracker.log({"round": round, **metrics}, step=self.state.global_step if step is None else step)
-
-    # -- phases --
-
-    def phase(self, round: int, name: str, make: Make) -> tuple[list[Trace], list[bool]]:
-        """Run ``make(stats) -> (traces, kept, num_samples)`` once and commit; on resume read the commit back."""
-        if self.store.has(round, name):
-            traces, kept = self.store.read(round, name)
-            if not self.state.done(round, name):
-                self._complete(round, name, 0.0)
-            return traces, kept
-        t0 = time.perf_counter()
-        stats = RolloutStats()
-        traces, kept, num_samples = make(stats)
-        self._commit(round, name, traces, kept, num_samples)
-        seconds = time.perf_counter() - t0
-        self.clock.add_sampling(stats, seconds)
-        metrics = sampling_metrics(name, traces, kept, stats)
-        self._log(metrics | {f"time/{name}_s": seconds}, round)
-        self._complete(round, name, seconds)
-        self.console.phase(round, name, seconds, sampling_line(metrics, name))
-        return traces, kept
+    # -- phases (a strategy runs its own sampling phases: RoundContext.phase) --
 
     def train(self, round: int, strategy: Strategy, data: RoundData) -> None:
         ckpt = self.run_dir / "checkpoints" / f"round-{round:03d}"
@@ -142,11 +95,12 @@ class Loop:
             result = strategy.update(self.policy, data, seed=self.ctx.seed(round, "train"))
             trainers.collect_garbage()  # the update's trainer (and engine) is gone before anything else runs
             seconds = time.perf_counter() - t0
-            self.clock.train_s, self.clock.trained_tokens = seconds, trained_tokens(result.log_history)
+            clock = self.ledger.clock
+            clock.train_s, clock.trained_tokens = seconds, trained_tokens(result.log_history)
             if self.world.is_main:
                 self._save_round(ckpt, round, strategy.name, result, seconds)
                 for entry in result.log_history:  # the trainer's own log dicts, at their global step
-                    self._log({f"trainer/{k}": v for k, v in entry.items() if k != "step"}, round,
+                    self.ledger.log({f"trainer/{k}": v for k, v in entry.items() if k != "step"}, round,
                               step=self.state.global_step + entry.get("step", 0))
             distributed.barrier()
             shutil.rmtree(self.run_dir / "trainer", ignore_errors=True)
@@ -157,9 +111,9 @@ class Loop:
             traces, kept = TraceStore.read_file(ckpt / "rollouts.parquet")
             self.store.commit(round, "rollouts", traces, kept=kept, sampling=info.get("sampling", {}))
         self.policy.name = self._policy_name(str(ckpt))
-        self._complete(round, "train", info["seconds"], global_step=self.state.global_step + info["steps"],
+        self.ledger.complete(round, "train", info["seconds"], global_step=self.state.global_step + info["steps"],
                        checkpoint=str(ckpt), checkpoints=self.state.checkpoints + [str(ckpt)])
-        self._log(info["metrics"] | {"time/train_s": info["seconds"], "train/steps": info["steps"]}, round)
+        self.ledger.log(info["metrics"] | {"time/train_s": info["seconds"], "train/steps": info["steps"]}, round)
         loss = info["metrics"].get("train/loss")
         self.console.phase(round, "train", info["seconds"], {"strategy": info["strategy"], "steps": str(info["steps"]),
                                                              **({"loss": f"{loss:.3f}"} if loss is not None else {})})
@@ -194,16 +148,16 @@ class Loop:
             metrics = summarize(traces, self.cfg.eval.ks, check_boxed="\\boxed" in self.cfg.task.prompt_template)
         else:
             metrics, traces = evaluate(self.policy, self.test_split, self.cfg, self.runtime, round=round)
-            self._commit(round, "eval", traces, [False] * len(traces), self.cfg.sampling.num_samples)
+            self.ledger.commit(round, "eval", traces, [False] * len(traces), self.cfg.sampling.num_samples)
         seconds = time.perf_counter() - t0
-        self.clock.eval_s += seconds
-        self._log(eval_metrics(metrics) | {"time/eval_s": seconds}, round)
+        self.ledger.clock.eval_s += seconds
+        self.ledger.log(eval_metrics(metrics) | {"time/eval_s": seconds}, round)
         self.tracker.log_table("samples", SAMPLE_COLUMNS, sample_rows(traces, self.cfg.logging.sample_traces),
                                step=self.state.global_step)
         summary = {"round": round, "strategy": strategy, "global_step": self.state.global_step,
                    "train_wall_s": self.state.train_wall_s, "eval_s": seconds,
                    **{k: v for k, v in metrics.items() if k != "status_counts"}}
-        self._complete(round, "eval", seconds, eval_phase=True, history=self.state.history + [summary],
+        self.ledger.complete(round, "eval", seconds, eval_phase=True, history=self.state.history + [summary],
                        rounds_done=max(self.state.rounds_done, round))
         self.console.phase(round, "eval", seconds, eval_line(metrics, self.cfg.eval.ks))
         return summary
@@ -231,7 +185,7 @@ class Loop:
                 self.console.say(f"time budget of {t.time_budget_minutes} min spent; stopping before round {round}")
                 break
             self.console.start_round()
-            self.clock = RoundClock()
+            self.ledger.clock = RoundClock()
             strategy = self.strategy(round)
             data = strategy.collect(round, self.ctx)
             self.train(round, strategy, data)
@@ -239,10 +193,11 @@ class Loop:
             if last or round % t.eval_every == 0:
                 self.eval_phase(round, strategy.name)
             else:  # the round is complete all the same ("eval" marks a round done for --resume)
-                self._complete(round, "eval", 0.0, eval_phase=True, rounds_done=max(self.state.rounds_done, round))
+                self.ledger.complete(round, "eval", 0.0, eval_phase=True, rounds_done=max(self.state.rounds_done, round))
             self.console.end_round()
-            self._log(self.clock.metrics(parameters=self.policy.model.num_parameters(), world_size=self.world.world_size,
-                                         peak_tflops=t.peak_tflops), round)
+            self.ledger.log(self.ledger.clock.metrics(parameters=self.policy.model.num_parameters(),
+                                                      world_size=self.world.world_size, peak_tflops=t.peak_tflops),
+                            round)
             self.console.say(f"round {round}/{t.rounds}  done{self.console.eta(round, self.state.train_wall_s)}"
                              + ("" if last or round % t.eval_every == 0 else f" (eval skipped: train.eval_every={t.eval_every})"))
         return self.state.history

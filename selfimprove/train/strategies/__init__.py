@@ -1,7 +1,7 @@
 """Update strategies, by name. ``train.schedule`` lists one name per round (the last repeats).
 
 To add a strategy: subclass :class:`~selfimprove.train.strategies.base.Strategy` in a new
-module (set ``name``; implement ``collect``, which samples the round's data through the
+module (set ``name``; implement ``collect``, which runs the round's sampling phases through the
 :class:`~selfimprove.train.context.RoundContext`, and ``update``), then add one line to
 ``STRATEGIES`` below. Nothing in the loop changes. Its options belong in a section
 ``train.<name>`` of :mod:`selfimprove.train.config`, each with help text.

@@ -1,9 +1,10 @@
 """What an update strategy is: two hooks the loop calls once per round.
 
 1. :meth:`Strategy.collect` samples the round's data through the
-   :class:`~selfimprove.train.context.RoundContext` (its ``generate`` phase and any others, each
-   committed to the trace store by the context, so resume works the same for every strategy)
-   and returns a :class:`RoundData`;
+   :class:`~selfimprove.train.context.RoundContext`: it runs its sampling phases in order
+   (``generate`` first, then any others), each one sampled and committed to the trace store, or
+   on resume read back from it (see :mod:`selfimprove.train.context`; resume works the same for
+   every strategy), and returns a :class:`RoundData`;
 2. :meth:`Strategy.update` changes the policy's weights in place (through a TRL trainer) and
    reports how many optimizer steps it took.
 
@@ -66,7 +67,8 @@ class Strategy:
         return False
 
     def collect(self, round: int, ctx: RoundContext) -> RoundData:
-        """Sample and select the round's training data (every sampling phase through ``ctx``)."""
+        """Sample and select the round's training data (every sampling phase through ``ctx.phase``;
+        the ``generate`` phase's traces go to ``ctx.record_pass_rates``)."""
         raise NotImplementedError
 
     def update(self, policy: LoadedModel, data: RoundData, *, seed: int) -> UpdateResult:

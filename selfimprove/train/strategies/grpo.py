@@ -30,7 +30,6 @@ import logging
 import os
 
 from rollouts.backends import build_engine
-from rollouts.engine import RolloutStats
 from rollouts.trace import Trace
 from selfimprove import distributed
 from selfimprove.metrics import group_by_problem
@@ -38,7 +37,7 @@ from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
 from selfimprove.sampling import grade, sampling_record
 from selfimprove.tasks.base import Problem
-from selfimprove.train.context import RoundContext
+from selfimprove.train.context import RoundContext, SamplingPhase
 from selfimprove.train.curriculum import split_by_variance
 from selfimprove.train.policy_version import versioned
 from selfimprove.train.refine_episodes import RefineEpisodes
@@ -70,22 +69,25 @@ class GRPO(Strategy):
 
     def collect(self, round: int, ctx: RoundContext) -> RoundData:
         g = self.cfg.train.grpo
-
-        def keep(traces: list[Trace], prompts: list[Problem], stats: RolloutStats) -> tuple[list[Trace], list[bool]]:
-            if not g.drop_zero_variance:
-                return traces, [True] * len(traces)
-            traces = self._refill(round, traces, len(prompts), ctx, stats)
-            varied, _ = split_by_variance(traces)
-            return traces, [t.problem_id in varied for t in traces]  # kept = the groups the update trains on
-
-        # The update trains on steps_per_round x prompts_per_step groups per rank: sampling more prompts
-        # than that only costs time (the refill passes replace groups without reward variance).
-        generated, kept = ctx.generate(round, g.num_generations, keep, n=self.prompts_per_round())
-        groups = group_by_problem(t for t, k in zip(generated, kept) if k)
-        return RoundData(round, ctx.problems, generated, groups=groups)
+        # generate: num_generations attempts at the round's prompts; the groups with reward variance are kept
+        generate = ctx.phase(round, "generate")
+        if not generate.committed:
+            # The update trains on prompts_per_round() groups: sampling more prompts than that only
+            # costs time (the refill passes replace groups without reward variance).
+            prompts = ctx.round_prompts(seed=generate.seed, at_most=self.prompts_per_round())
+            traces = generate.sample(ctx.requests(prompts), g.num_generations)
+            kept = [True] * len(traces)
+            if g.drop_zero_variance:
+                traces = self._refill(round, traces, len(prompts), ctx, generate)
+                varied, _ = split_by_variance(traces)
+                kept = [t.problem_id in varied for t in traces]  # kept = the groups the update trains on
+            generate.commit(traces, kept)
+        ctx.record_pass_rates(generate.traces)
+        groups = group_by_problem(t for t, k in zip(generate.traces, generate.kept) if k)
+        return RoundData(round, ctx.problems, generate.traces, groups=groups)
 
     def _refill(self, round: int, traces: list[Trace], target: int, ctx: RoundContext,
-                stats: RolloutStats) -> list[Trace]:
+                phase: SamplingPhase) -> list[Trace]:
         """Replace zero-variance groups with groups of fresh prompts (DAPO dynamic sampling, per round)."""
         for attempt in range(self.cfg.train.grpo.refill_passes):
             varied, _ = split_by_variance(traces)
@@ -96,8 +98,7 @@ class GRPO(Strategy):
             more = ctx.choose(deficit, seed=seed, exclude={t.problem_id for t in traces})
             if not more:
                 break
-            traces = traces + ctx.sample(ctx.requests(more), self.cfg.train.grpo.num_generations, round=round,
-                                         seed=seed, stats=stats)
+            traces = traces + phase.sample(ctx.requests(more), self.cfg.train.grpo.num_generations, seed=seed)
         return traces
 
     def prompts_per_round(self) -> int:

@@ -29,7 +29,6 @@ import logging
 
 from typing import Sequence
 
-from rollouts.engine import RolloutStats
 from rollouts.trace import Trace
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
@@ -56,12 +55,20 @@ class RFT(Strategy):
 
     def collect(self, round: int, ctx: RoundContext) -> RoundData:
         o = self.cfg.train.rft
-        generated, _ = ctx.generate(round, o.samples_per_prompt,
-                                    lambda traces, prompts, stats: (traces, self._select(traces, round, ctx, "generate")))
+        # 1. generate: samples_per_prompt attempts at each of the round's prompts; verified ones kept
+        generate = ctx.phase(round, "generate")
+        if not generate.committed:
+            traces = generate.sample(ctx.requests(ctx.round_prompts(seed=generate.seed)), o.samples_per_prompt)
+            generate.commit(traces, self._select(traces, round, ctx, "generate"))
+        generated = generate.traces
+        ctx.record_pass_rates(generated)
+        # 2. rationalize (STaR): prompts with no verified attempt, again with the answer as a hint
         if o.rationalize.enabled:
             self._rationalize(round, generated, ctx)
+        # 3. refine: one revision of a failed attempt per prompt, after the verifier's feedback
         if o.refine.enabled:
             self._refine(round, generated, ctx)
+        # 4. the training set: what the phases kept, this round's (or every round's, with accumulate)
         first = 1 if o.accumulate else round
         kept = ctx.store.kept(SAMPLED_PHASES, up_to_round=round)
         # grpo rounds mark whole groups (wrong attempts too) as kept; rft trains on verified ones only
@@ -77,25 +84,22 @@ class RFT(Strategy):
 
     def _rationalize(self, round: int, generated: list[Trace], ctx: RoundContext) -> None:
         o = self.cfg.train.rft.rationalize
-
-        def make(stats: RolloutStats):
-            problems = [ctx.problems[pid] for pid in rationalize.unsolved(generated, o.max_prompts)]
-            traces = ctx.sample(ctx.requests(problems, hint=True), o.samples, round=round,
-                                seed=ctx.seed(round, "rationalize"), stats=stats)
-            kept = self._select(traces, round, ctx, "rationalize")
-            return traces, [k and rationalize.usable(t) for t, k in zip(traces, kept)], o.samples
-
-        ctx.phase(round, "rationalize", make)
+        phase = ctx.phase(round, "rationalize")
+        if phase.committed:
+            return
+        problems = [ctx.problems[pid] for pid in rationalize.unsolved(generated, o.max_prompts)]
+        traces = phase.sample(ctx.requests(problems, hint=True), o.samples)
+        kept = self._select(traces, round, ctx, "rationalize")
+        phase.commit(traces, [k and rationalize.usable(t) for t, k in zip(traces, kept)])
 
     def _refine(self, round: int, generated: list[Trace], ctx: RoundContext) -> None:
         o = self.cfg.train.rft.refine
-
-        def make(stats: RolloutStats):
-            requests = [refine.revision_request(a) for a in refine.failed_attempts(generated, o.max_prompts)]
-            traces = ctx.sample(requests, 1, round=round, seed=ctx.seed(round, "refine"), stats=stats)
-            return traces, self._select(traces, round, ctx, "refine"), 1
-
-        ctx.phase(round, "refine", make)
+        phase = ctx.phase(round, "refine")
+        if phase.committed:
+            return
+        requests = [refine.revision_request(a) for a in refine.failed_attempts(generated, o.max_prompts)]
+        traces = phase.sample(requests, 1)
+        phase.commit(traces, self._select(traces, round, ctx, "refine"))
 
     # -- update --
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import copy
 
-from rollouts.engine import RolloutStats
-from rollouts.trace import Trace
 from selfimprove.metrics import group_by_problem
 from selfimprove.models import LoadedModel
-from selfimprove.tasks.base import Problem
 from selfimprove.train.context import RoundContext
 from selfimprove.train.strategies.base import RoundData, Strategy, UpdateResult
 from selfimprove.train.trainers import train_quietly
@@ -24,13 +21,15 @@ class VerifiedPairsDPO(Strategy):
     group_size = 8
 
     def collect(self, round: int, ctx: RoundContext) -> RoundData:
-        def keep(traces: list[Trace], prompts: list[Problem], stats: RolloutStats):
+        generate = ctx.phase(round, "generate")
+        if not generate.committed:
+            traces = generate.sample(ctx.requests(ctx.round_prompts(seed=generate.seed)), self.group_size)
             mixed = {pid for pid, g in group_by_problem(traces).items()
                      if len({t.verification.correct for t in g}) == 2}
-            return traces, [t.problem_id in mixed for t in traces]
-
-        generated, kept = ctx.generate(round, self.group_size, keep)
-        return RoundData(round, ctx.problems, generated, groups=group_by_problem(t for t, k in zip(generated, kept) if k))
+            generate.commit(traces, [t.problem_id in mixed for t in traces])
+        ctx.record_pass_rates(generate.traces)
+        pairs = group_by_problem(t for t, k in zip(generate.traces, generate.kept) if k)
+        return RoundData(round, ctx.problems, generate.traces, groups=pairs)
 
     def update(self, policy: LoadedModel, data: RoundData, *, seed: int) -> UpdateResult:
         import datasets
