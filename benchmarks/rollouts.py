@@ -10,8 +10,12 @@ backend and the median of the per-round ratios vllm/hf, with the load average. E
 warmed up once first (vLLM's first batch compiles kernels; its engine start is reported separately).
 
 Weight sync: the policy's weights are perturbed (as an update would) and pushed into the running
-vLLM engine ``--syncs`` times; the median wall time is reported (streaming every tensor, the tied
-head's re-pack on CPU, and the prefix-cache reset).
+vLLM engine ``--syncs`` times; the median wall time is reported (streaming every tensor, vLLM
+rebuilding each layer's kernel weights on CPU, and the prefix-cache reset).
+
+On CPU the record also says which GEMM kernel vLLM gave its layers (``cpu_gemm_kernels``: layers
+per kernel, e.g. oneDNN, sgl-kernel on AMX, zentorch; the choice follows the ISA, ``cpu_capability``):
+tokens/s depends on it, and each sync rebuilds that kernel's copy of every layer's weight.
 
 On a GPU the same script measures the CUDA build (``pip install 'selfimprove[vllm]'``); pass
 ``--device cuda``. With ``--json`` it writes the record (commit, machine, results) and its ``.md``;
@@ -80,6 +84,9 @@ def markdown(results: dict) -> str:
     lines += ["", f"In-place weight sync: median {statistics.median(syncs):.2f} s of {len(syncs)} "
                   f"({', '.join(f'{x:.2f}' for x in syncs)}); engine start {results['engine_start_s']:.1f} s; load average "
                   f"at the end {results['load_average_end'][0]:.2f}."]
+    if "cpu_gemm_kernels" in results:  # records from before 2026-12-07 lack it
+        kernels = ", ".join(f"{k} {n}" for k, n in results["cpu_gemm_kernels"].items())
+        lines += ["", f"vLLM's CPU GEMM kernels (layers each): {kernels}; CPU capability {results['cpu_capability']}."]
     return "\n".join(lines) + "\n" + notes_markdown(results)
 
 
@@ -146,6 +153,10 @@ def main() -> None:
         sync_s.append(time.perf_counter() - t0)
     results["weight_sync_s"] = sync_s
     results["load_average_end"] = os.getloadavg()
+    if args.device == "cpu":
+        results["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+        results["cpu_gemm_kernels"] = runtime.cpu_gemm_kernels()
+        print(f"CPU GEMM kernels (layers): {results['cpu_gemm_kernels']}; CPU capability {results['cpu_capability']}")
     print(f"engine start {start_s:.1f} s; weight sync median {statistics.median(sync_s):.2f} s "
           f"({', '.join(f'{x:.2f}' for x in sync_s)}); load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
