@@ -19,7 +19,6 @@ new prompts as others finish), so throughput is far below vLLM's on a GPU.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import time
 from typing import Any, Sequence
@@ -29,37 +28,11 @@ from tqdm.auto import tqdm
 from transformers import LogitsProcessor, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
 from rollouts.decode import CACHE_KWARG, decode
+from rollouts.engine_base import EngineBase, RolloutRequest, RolloutStats  # noqa: F401 - RolloutStats re-exported
 from rollouts.params import SamplingParams
-from rollouts.trace import Trace, Turn
+from rollouts.trace import Trace
 
 log = logging.getLogger(__name__)
-
-@dataclasses.dataclass
-class RolloutRequest:
-    """One prompt to sample from; every field but ``messages`` is copied onto its traces."""
-
-    problem_id: str
-    messages: list[dict[str, str]]
-    reference: Any = None
-    task: str = ""
-    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
-    turns: list[Turn] = dataclasses.field(default_factory=list)
-    hint: bool = False
-
-
-@dataclasses.dataclass
-class RolloutStats:
-    """Counters of a batch of rollouts: the engine adds generation, whoever grades adds ``verify_s``."""
-
-    sequences: int = 0
-    new_tokens: int = 0
-    generate_s: float = 0.0
-    verify_s: float = 0.0
-
-    @property
-    def tokens_per_s(self) -> float:
-        return self.new_tokens / self.generate_s if self.generate_s else 0.0
-
 
 class _SampledLogprobRecorder(LogitsProcessor):
     """Records log p(sampled token) under the distribution it was sampled from, one [B, V] step at a time.
@@ -119,30 +92,16 @@ def _check_gathered(model) -> None:  # noqa: ANN001 - a (peft-wrapped) PreTraine
                            "(deepspeed.zero.GatheredParameters, or TRL's unwrap_model_for_generation)")
 
 
-class RolloutEngine:
+class RolloutEngine(EngineBase):
+    """The ``hf`` backend: transformers models, row-compacted decoding (``generate`` for stop strings)."""
+
     def __init__(self, model, tokenizer, params: SamplingParams, *, seed: int = 0, policy: str = "base",
                  round: int = 0, progress: bool | None = None, stats: RolloutStats | None = None,
                  compute_dtype: torch.dtype | None = None):
-        self.model = model
+        super().__init__(model, tokenizer, params, seed=seed, policy=policy, round=round, progress=progress,
+                         stats=stats)
         self.compute_dtype = compute_dtype  # autocast to it when the weights have another dtype (float32 masters)
-        self.tokenizer = tokenizer
-        self.params = params
-        self.seed = seed
-        self.policy = policy
-        self.round = round
-        self.progress = progress
-        self.stats = stats if stats is not None else RolloutStats()  # shared when the caller passes one
         self.tokenizer.padding_side = "left"
-        eos = model.generation_config.eos_token_id
-        self._eos_ids = set(eos if isinstance(eos, list) else [eos if eos is not None else tokenizer.eos_token_id])
-
-    @property
-    def eos_ids(self) -> frozenset[int]:
-        """Token ids that end a completion (kept as its last token)."""
-        return frozenset(self._eos_ids)
-
-    def render(self, messages: list[dict[str, str]]) -> str:
-        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     @torch.no_grad()
     def generate(self, requests: Sequence[RolloutRequest], num_samples: int | None = None) -> list[Trace]:
@@ -168,9 +127,7 @@ class RolloutEngine:
         finally:
             bar.close()
             self.model.train(was_training)
-        self.stats.sequences += len(traces)
-        self.stats.new_tokens += sum(t.num_tokens for t in traces)
-        self.stats.generate_s += time.perf_counter() - start
+        self._count(traces, start)
         return traces
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -248,14 +205,7 @@ class RolloutEngine:
                 length, finish = j, "stop"
                 break
         ids = ids[:length]
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
-        if finish == "length" and any(s in text for s in self.params.stop):
-            finish = "stop"
-        p = self.params
-        return Trace(
-            problem_id=request.problem_id, task=request.task, messages=request.messages, completion=text,
-            completion_ids=ids, logprobs=logprobs[:length].tolist(), finish_reason=finish,
-            reference=request.reference, fields=request.fields, sample_index=index, turns=list(request.turns),
-            temperature=p.temperature, top_p=p.top_p, max_new_tokens=p.max_new_tokens, round=self.round,
-            policy=self.policy, seed=self.seed, hint=request.hint,
-        )
+        if finish == "length" and self.params.stop:  # generate() stopped on a stop string at the cap
+            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            finish = "stop" if any(s in text for s in self.params.stop) else finish
+        return self._stamp(request, index, ids, logprobs[:length].tolist(), finish, self.policy)
