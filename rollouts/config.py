@@ -24,7 +24,9 @@ class RolloutsConfig:
     )
     mode: Literal["colocate", "server"] = _field(
         "colocate", help="vllm: 'colocate' runs the engine inside each training process; 'server' sends requests to "
-        "a vLLM server on its own GPUs (rollouts.server_url), started with `trl vllm-serve` or `vllm serve`."
+        "a vLLM server on its own GPUs (rollouts.server_url), started with `python -m rollouts.vllm_server --model "
+        "DIR` (not `trl vllm-serve` or `vllm serve`: they lack the weight-sync extension and logprobs mode). One "
+        "server serves every rank; the main training process alone pushes the weights."
     )
     gpu_memory_utilization: float = _field(
         0.3, help="vllm colocate on GPU: share of each GPU's memory the engine may take (weights + KV cache); the "
@@ -49,13 +51,14 @@ class RolloutsConfig:
     )
     server_timeout_s: float = _field(240.0, help="vllm server mode: how long to wait for the server to answer /health.")
     weight_sync: Literal["auto", "nccl", "file"] = _field(
-        "auto", help="vllm server mode: how updated weights reach the server. 'nccl': TRL's VLLMClient NCCL "
-        "broadcast (CUDA, server started by `trl vllm-serve`); 'file': safetensors in rollouts.sync_dir, loaded "
-        "by the server's reload_weights (any device; the directory must be visible to both); 'auto': nccl on CUDA, "
-        "else file."
+        "auto", help="vllm server mode: how the main training process (global rank 0) sends updated weights to the "
+        "server. 'nccl': TRL's VLLMClient NCCL broadcast (CUDA on both sides); 'file': safetensors in "
+        "rollouts.sync_dir, loaded by the server's reload_weights (any device); 'auto': nccl on CUDA, else file."
     )
     sync_dir: str = _field(
-        "/dev/shm", help="vllm server mode, weight_sync=file: a directory the trainer and the server both see."
+        "/dev/shm", help="vllm server mode, weight_sync=file: where global rank 0 writes the weights for the server "
+        "to read. /dev/shm (memory, node-local) works when the server runs on rank 0's node; with the server on "
+        "another node, set a directory on a filesystem both nodes mount."
     )
 
     def __post_init__(self) -> None:

