@@ -33,7 +33,8 @@ class RolloutsConfig:
         "trainer needs the rest."
     )
     cpu_kv_cache_gib: float = _field(
-        1.0, help="vllm on CPU: KV cache size in GiB (VLLM_CPU_KVCACHE_SPACE); unset, vLLM reserves most of the RAM."
+        1.0, help="vllm on CPU: KV cache size in whole GiB (VLLM_CPU_KVCACHE_SPACE); unset, vLLM reserves most of the "
+        "RAM."
     )
     enforce_eager: bool | None = _field(
         None, help="vllm: skip graph capture / compilation. None = eager on CPU (compiling takes minutes at every "
@@ -66,5 +67,6 @@ class RolloutsConfig:
             raise ValueError("mode=server needs server_url (the vLLM server's base URL, e.g. http://localhost:8000)")
         if not 0 < self.gpu_memory_utilization <= 1:
             raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {self.gpu_memory_utilization}")
-        if self.cpu_kv_cache_gib <= 0:
-            raise ValueError(f"cpu_kv_cache_gib must be > 0, got {self.cpu_kv_cache_gib}")
+        if self.cpu_kv_cache_gib <= 0 or self.cpu_kv_cache_gib != int(self.cpu_kv_cache_gib):
+            raise ValueError(f"cpu_kv_cache_gib must be a whole number of GiB > 0 (vLLM reads VLLM_CPU_KVCACHE_SPACE "
+                             f"as an integer), got {self.cpu_kv_cache_gib}")

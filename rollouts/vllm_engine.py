@@ -124,7 +124,7 @@ class ColocatedRuntime(VLLMRuntime):
         # In process: weights pass to the engine as tensors (multi-process mode mangles them, DESIGN.md).
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         if on_cpu:
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", f"{cfg.cpu_kv_cache_gib:g}")
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(int(cfg.cpu_kv_cache_gib)))
         vllm = _import_vllm()
         kwargs: dict[str, Any] = {}
         dist = torch.distributed

@@ -29,6 +29,7 @@ def test_every_configurable_backend_has_a_builder():
     ({"backend": "vllm", "mode": "server"}, "mode=server needs server_url"),
     ({"gpu_memory_utilization": 1.5}, "gpu_memory_utilization"),
     ({"cpu_kv_cache_gib": 0}, "cpu_kv_cache_gib"),
+    ({"cpu_kv_cache_gib": 0.5}, "whole number of GiB"),  # vLLM failed at start on VLLM_CPU_KVCACHE_SPACE=0.5
 ])
 def test_bad_settings_fail_with_the_key(kwargs, message):
     with pytest.raises(ValueError, match=message):
