@@ -1,14 +1,14 @@
 """Build the rollout engine a ``rollouts`` config section asks for.
 
 :func:`build_engine` is the one place an engine is made (``selfimprove.sampling`` for eval and
-every sampling phase, GRPO's ``rollout_func``). Every engine has the interface of
-:class:`rollouts.engine.RolloutEngine`: ``generate(requests, num_samples) -> list[Trace]``, and
+every sampling phase, GRPO's ``rollout_func``). Every engine is a
+:class:`rollouts.engine_base.EngineBase`: ``generate(requests, num_samples) -> list[Trace]``, and
 ``model``, ``tokenizer``, ``params``, ``seed``, ``policy``, ``round``, ``stats``, ``render``,
 ``eos_ids``. An engine is cheap and made per call; what is expensive (a vLLM engine) lives in a
 per-process runtime that :func:`build_engine` keeps across calls and rounds, and that syncs its
 weights from the engine's ``model`` whenever the engine's ``policy`` names other weights.
 
-Adding a backend: a class with that interface, one entry in :data:`BACKENDS`, and the name in
+Adding a backend: an ``EngineBase`` subclass, one entry in :data:`BACKENDS`, and the name in
 ``RolloutsConfig.backend``'s ``Literal``.
 """
 
@@ -19,32 +19,18 @@ import json
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable
 
 import torch
 
 from rollouts.config import RolloutsConfig
-from rollouts.engine import RolloutEngine, RolloutRequest, RolloutStats, SamplingParams
-from rollouts.trace import Trace
+from rollouts.engine import RolloutEngine, RolloutStats, SamplingParams
+from rollouts.engine_base import EngineBase
 
 log = logging.getLogger(__name__)
 
 
-class Engine(Protocol):
-    model: Any
-    tokenizer: Any
-    params: SamplingParams
-    seed: int
-    policy: str
-    round: int
-    stats: RolloutStats
-
-    @property
-    def eos_ids(self) -> frozenset[int]: ...
-
-    def render(self, messages: list[dict[str, str]]) -> str: ...
-
-    def generate(self, requests: Sequence[RolloutRequest], num_samples: int | None = None) -> list[Trace]: ...
+Engine = EngineBase  # what build_engine returns: every backend subclasses it
 
 
 def _hf(model, tokenizer, params, cfg, *, model_dir, dtype, **kwargs) -> Engine:

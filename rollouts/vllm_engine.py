@@ -1,12 +1,11 @@
-"""The ``vllm`` rollout backend: the :class:`~rollouts.engine.RolloutEngine` interface over vLLM.
+"""The ``vllm`` rollout backend: the :class:`~rollouts.engine_base.EngineBase` interface over vLLM.
 
 Two parts, because a vLLM engine takes seconds to start and the loop samples many times:
 
 - :class:`VLLMRuntime`, one per process (:func:`rollouts.backends.build_engine` keeps it): the
   vLLM ``LLM`` colocated in this process (:class:`ColocatedRuntime`), or a client of a vLLM
   server (:class:`rollouts.vllm_server.ServerRuntime`), plus the identity of the weights it holds (``loaded``);
-- :class:`VLLMEngine`, made per sampling call like the HF engine (same attributes: ``model``,
-  ``tokenizer``, ``params``, ``seed``, ``policy``, ``round``, ``stats``, ``render``, ``eos_ids``).
+- :class:`VLLMEngine`, made per sampling call like the HF engine (the same :class:`EngineBase`).
 
 Weight sync. Before sampling, :meth:`VLLMEngine.generate` asks the runtime for the weights named
 ``engine.policy`` (the model name or checkpoint path, ``@step<N>`` inside a GRPO update). When
@@ -37,10 +36,9 @@ may still differ across versions) and gives the caller's generator state back af
 does after vLLM's own seeding at start; a server is not seeded. Ranks draw different samples when
 their callers give them different seeds (``selfimprove.distributed.rank_seed``).
 
-Limits: colocated vLLM needs this process to be the only one driving it (in-process engine,
-``VLLM_ENABLE_V1_MULTIPROCESSING=0``; with ``torchrun``, vLLM's ``external_launcher`` as TRL
-uses); sleep mode is GPU only; server-mode weight sync is TRL's NCCL path (CUDA) or a shared
-directory (``rollouts.weight_sync: file``).
+Limits: colocated vLLM must be the only engine in its process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``;
+under ``torchrun`` vLLM's ``external_launcher``, as TRL uses); sleep mode is GPU only; server-mode
+weight sync is TRL's NCCL path (CUDA) or a shared directory (``rollouts.weight_sync: file``).
 """
 
 from __future__ import annotations
@@ -57,7 +55,8 @@ from typing import Any, Iterator, Sequence
 import torch
 
 from rollouts.config import RolloutsConfig
-from rollouts.engine import RolloutRequest, RolloutStats, SamplingParams
+from rollouts.engine_base import EngineBase, RolloutRequest, RolloutStats
+from rollouts.params import SamplingParams
 from rollouts.trace import Trace
 from rollouts.weights import checkpoint_weights
 
@@ -251,30 +250,15 @@ def cpu_gemm_kernels(worker: Any) -> dict[str, int]:
     return counts
 
 
-class VLLMEngine:
-    """Samples through a :class:`VLLMRuntime`; the same constructor and attributes as the HF engine."""
+class VLLMEngine(EngineBase):
+    """Samples through a :class:`VLLMRuntime`; the same interface as the HF engine (:class:`EngineBase`)."""
 
     def __init__(self, runtime: VLLMRuntime, model, tokenizer, params: SamplingParams, *, seed: int = 0,
                  policy: str = "base", round: int = 0, progress: bool | None = None,
                  stats: RolloutStats | None = None):
+        super().__init__(model, tokenizer, params, seed=seed, policy=policy, round=round, progress=progress,
+                         stats=stats)
         self.runtime = runtime
-        self.model = model  # the weights to sample from (GRPO's rollout_func swaps in the trainer's)
-        self.tokenizer = tokenizer
-        self.params = params
-        self.seed = seed
-        self.policy = policy
-        self.round = round
-        self.progress = progress
-        self.stats = stats if stats is not None else RolloutStats()
-        eos = model.generation_config.eos_token_id
-        self._eos_ids = set(eos if isinstance(eos, list) else [eos if eos is not None else tokenizer.eos_token_id])
-
-    @property
-    def eos_ids(self) -> frozenset[int]:
-        return frozenset(self._eos_ids)
-
-    def render(self, messages: list[dict[str, str]]) -> str:
-        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def sync(self) -> None:
         """Push the weights named ``policy`` to a server now (``generate`` syncs anyway).
@@ -302,9 +286,7 @@ class VLLMEngine:
         traces = [self._trace(r, i, *c) for r, group in zip(requests, groups) for i, c in enumerate(group)]
         if isinstance(self.runtime, ColocatedRuntime):
             self.runtime.sleep()
-        self.stats.sequences += len(traces)
-        self.stats.new_tokens += sum(t.num_tokens for t in traces)
-        self.stats.generate_s += time.perf_counter() - start
+        self._count(traces, start)
         return traces
 
     def _trace(self, request: RolloutRequest, index: int, ids: list[int], logprobs: list[float],
@@ -313,14 +295,6 @@ class VLLMEngine:
             if tok in self._eos_ids:
                 ids, logprobs, finish = ids[: j + 1], logprobs[: j + 1], "stop"
                 break
-        text = self.tokenizer.decode(ids, skip_special_tokens=True)
         if finish not in ("stop", "length"):  # a server does not say; stopped early means a stop string
             finish = "length" if len(ids) >= self.params.max_new_tokens else "stop"
-        p = self.params
-        return Trace(
-            problem_id=request.problem_id, task=request.task, messages=request.messages, completion=text,
-            completion_ids=ids, logprobs=logprobs, finish_reason=finish, reference=request.reference,
-            fields=request.fields, sample_index=index, turns=list(request.turns), temperature=p.temperature,
-            top_p=p.top_p, max_new_tokens=p.max_new_tokens, round=self.round, policy=self.runtime.loaded,
-            seed=self.seed, hint=request.hint,
-        )
+        return self._stamp(request, index, ids, logprobs, finish, self.runtime.loaded)
