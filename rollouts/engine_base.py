@@ -70,6 +70,10 @@ class EngineBase:
     def render(self, messages: list[dict[str, str]]) -> str:
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
+    def sync(self) -> None:
+        """Make the weights named ``policy`` available to every rank's sampling, even if this rank samples
+        nothing now (a vLLM server, pushed by the main process only). Nothing to do for in-process engines."""
+
     def generate(self, requests: Sequence[RolloutRequest], num_samples: int | None = None) -> list[Trace]:
         """``num_samples`` (default ``params.num_samples``) traces per request, ordered by request then sample."""
         raise NotImplementedError

@@ -57,6 +57,9 @@ class RolloutSource:
 
     def __call__(self, prompts: list[Any], trainer: Any = None) -> dict[str, list]:
         with self._generation_model(trainer):
+            # On every rank, before anything else: a rank whose groups all come from the cache samples
+            # nothing, yet a vLLM server's weights are pushed by the main process only (others wait).
+            self.engine.sync()
             return self._rollouts(prompts)
 
     @contextlib.contextmanager

@@ -22,3 +22,24 @@ def test_serves_cached_groups_then_samples_fresh(tiny):
     assert len(second["completion_ids"]) == 2 and len(source.fresh) == 2
     assert [len(lp) for lp in second["logprobs"]] == [len(c) for c in second["completion_ids"]]
     assert source.fresh[0].problem_id == "p1" and source.fresh[0].reference == "4"
+
+
+def test_every_call_syncs_the_engine_even_when_the_cache_serves_it_all(tiny):
+    """A vLLM server's weights are pushed by the main process only while other ranks wait for them
+    (#28 item 7): a rank whose groups all come from the cache must still sync each new policy."""
+
+    class Counting(RolloutEngine):
+        syncs = 0
+
+        def sync(self) -> None:
+            Counting.syncs += 1
+
+    p = Problem(id="p1", prompt="What is 2 + 2?", reference="4", task="arithmetic")
+    messages = [{"role": "user", "content": "What is 2 + 2?"}]
+    cached = [trace("p1", "4", True, index=i, tokens=3) for i in range(2)]
+    for t in cached:
+        t.messages = messages
+    engine = Counting(tiny.model, tiny.tokenizer, SamplingParams(max_new_tokens=4), seed=0, progress=False)
+    source = RolloutSource(engine, {prompt_key(messages): p}, {prompt_key(messages): cached})
+    source([messages, messages], None)
+    assert Counting.syncs == 1 and not source.fresh  # served from the cache, synced all the same
