@@ -74,6 +74,9 @@ class ServerRuntime(VLLMRuntime):
         until the server names them before they sample. A wait, not a collective: ranks call the
         engine unevenly (a GRPO step served from cached groups samples nothing). The main process
         must therefore sync every policy another rank samples from (see ``VLLMEngine.sync``).
+        A rank waits for its policy's name exactly: training keeps ranks within one policy of each
+        other (an update all-reduces the gradients of every rank's samples), so the server does
+        not hold a newer policy while another rank still waits for the previous one.
         """
         if identity == self.loaded:
             return

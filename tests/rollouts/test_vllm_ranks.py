@@ -114,6 +114,7 @@ class FakeClient:
 
 
 def _server_sync_on_rank(rank: int, method: str, shared: str) -> dict:
+    import torch
     import trl.generation.vllm_client
 
     import rollouts.vllm_server
@@ -132,6 +133,9 @@ def _server_sync_on_rank(rank: int, method: str, shared: str) -> dict:
     for identity in ("base", "base", "update-1"):
         runtime.sync(loaded.model, identity)
         seen.append(FakeClient.version())  # what the server held when this rank went on to sample
+        # Training keeps ranks within one policy of each other (an update all-reduces gradients
+        # of every rank's samples); without it rank 0 could push the next policy first.
+        torch.distributed.barrier()
     close_shared_runtime()
     return {"calls": runtime.client.calls, "polls": runtime.client.polls, "seen": seen, "loaded": runtime.loaded}
 
