@@ -109,9 +109,14 @@ class RolloutEngine(EngineBase):
 
         Returns traces ordered by request, then sample index.
         """
-        g = num_samples or self.params.num_samples
+        device = next(self.model.parameters()).device
+        # Seeded per call, on a fork of torch's generator: the caller's (the trainer's) stays as it was.
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.seed)
+            return self._sample(requests, num_samples or self.params.num_samples)
+
+    def _sample(self, requests: Sequence[RolloutRequest], g: int) -> list[Trace]:
         per_chunk = max(1, self.params.batch_size // g)
-        torch.manual_seed(self.seed)
         was_training = self.model.training
         self.model.eval()
         traces: list[Trace] = []

@@ -166,3 +166,12 @@ def test_compaction_sampling_is_seeded_and_records_warped_logprobs(early_eos):
         logits = _forward_logits(varied, engine, t)
         want = torch.log_softmax(logits / 0.8, -1).gather(1, torch.tensor(t.completion_ids)[:, None]).squeeze(1)
         assert t.logprobs == pytest.approx(want.tolist(), abs=1e-4)
+
+
+def test_sampling_leaves_the_callers_random_state_alone(tiny):
+    """The engine seeds each call on a fork of torch's generator (#28 item 11): the training
+    process's own stream (dropout, shuffles, the state a resume restores) is not re-seeded."""
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    generate(tiny, num_samples=2, max_new_tokens=4)
+    assert torch.equal(torch.random.get_rng_state(), before)
