@@ -172,7 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_libraries()
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        code = func(args)
+        if args.command in ("eval", "train"):
+            from selfimprove import distributed
+
+            distributed.shutdown()
+        return code
     except _friendly_errors() as exc:
         if args.verbose:
             raise

@@ -89,6 +89,15 @@ def rank_seed(seed: int, w: World | None = None) -> int:
     return seed + 1_000_003 * (w or world()).rank
 
 
+def shutdown() -> None:
+    """Leave the process group together (a barrier, then destroy it), so no rank tears its
+    connections down while a peer still uses them (gloo can abort a process that exits with
+    them open) and NCCL does not warn at exit. Call it once the job has succeeded on every rank."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()

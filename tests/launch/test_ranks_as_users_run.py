@@ -34,7 +34,8 @@ time.sleep(1.1 * int(sys.argv[1]))  # rank 1 starts a second later than rank 0, 
 from selfimprove.cli import _load, build_parser
 print("RUN_NAME", _load(build_parser().parse_args(["train", "--config", "configs/grpo.yaml"])).run.name)
 import torch.distributed as dist
-if dist.is_initialized():
+if dist.is_initialized():  # leave together: a rank that tears gloo down while its peer still talks aborts
+    dist.barrier()
     dist.destroy_process_group()
 """
 
