@@ -72,6 +72,19 @@ def run(cmd: Sequence[str], log: Path, env: dict[str, str] | None = None) -> Non
     finish([start(cmd, log, env)], [log])
 
 
+def run_two_ranks(code: str, args: Sequence[str], out: Path, timeout: float = 180) -> list[Path]:
+    """``python -c code RANK *args`` as ranks 0 and 1 of a process group on loopback (torchrun's
+    variables set); fails with both logs unless both exit 0. Returns the logs, rank order."""
+    port = str(free_port())
+    logs = [out / f"rank{rank}.log" for rank in (0, 1)]
+    procs = [start([PYTHON, "-c", code, str(rank), *args], logs[rank],
+                   job_env(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                           MASTER_PORT=port))
+             for rank in (0, 1)]
+    finish(procs, logs, timeout=timeout)
+    return logs
+
+
 def dist_train(out: Path, *extra: str) -> list[str]:
     """The module invocation of the tiny job, writing to ``out``."""
     return ["-m", "selfimprove.dist_train", "--out", str(out), *extra]

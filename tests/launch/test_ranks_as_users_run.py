@@ -17,14 +17,11 @@ only the model swapped for the tiny random one and two rounds instead of three.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
-from tests.launch.helpers import PYTHON, REPO, free_port, job_env, run
+from tests.launch.helpers import PYTHON, job_env, run, run_two_ranks
 
 TINY_MODEL = ["--set", "model.name=tiny-random", "--set", "run.device=cpu"]
 
@@ -41,16 +38,7 @@ if dist.is_initialized():  # leave together: a rank that tears gloo down while i
 
 
 def test_ranks_started_seconds_apart_share_one_run_name(tmp_path):
-    port = free_port()
-    procs, logs = [], []
-    for rank in (0, 1):
-        env = job_env(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
-        logs.append(tmp_path / f"rank{rank}.log")
-        procs.append(subprocess.Popen([PYTHON, "-c", _NAME_PROBE, str(rank)], cwd=REPO, env=env,
-                                      stdout=logs[-1].open("w"), stderr=subprocess.STDOUT, start_new_session=True))
-    for proc in procs:
-        assert proc.wait(timeout=180) == 0, [log.read_text()[-2000:] for log in logs]
+    logs = run_two_ranks(_NAME_PROBE, [], tmp_path)
     names = [next(line.split()[1] for line in log.read_text().splitlines() if line.startswith("RUN_NAME"))
              for log in logs]
     assert names[0] == names[1] and names[0].startswith("grpo-")

@@ -10,13 +10,10 @@ loop's consolidated policy and TRL's gathered ``rollout_func`` weights are), so 
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-import torch
 
 from rollouts.engine import RolloutEngine, RolloutRequest, SamplingParams, _check_gathered
-from tests.launch.helpers import PYTHON, REPO, free_port, job_env
+from tests.launch.helpers import run_two_ranks
 
 _UNEVEN = """
 import datetime, sys
@@ -42,16 +39,7 @@ dist.destroy_process_group()
 
 @pytest.mark.parametrize("decode", ["compact", "generate"])
 def test_ranks_calling_generate_unevenly_under_zero3_do_not_wait_for_each_other(tmp_path, decode):
-    port = free_port()
-    procs, logs = [], []
-    for rank in (0, 1):
-        env = job_env(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
-        logs.append(tmp_path / f"rank{rank}.log")
-        procs.append(subprocess.Popen([PYTHON, "-c", _UNEVEN, str(rank), decode], cwd=REPO, env=env,
-                                      stdout=logs[-1].open("w"), stderr=subprocess.STDOUT, start_new_session=True))
-    codes = [proc.wait(timeout=180) for proc in procs]
-    assert codes == [0, 0], [log.read_text()[-1500:] for log in logs]
+    run_two_ranks(_UNEVEN, [decode], tmp_path)
 
 
 def test_sampling_from_partitioned_weights_is_refused(tiny):
