@@ -1,13 +1,17 @@
 """The quickstart, recorded: run the Quickstart's main job as a user does and write its record.
 
     .venv/bin/python benchmarks/quickstart.py                   # ~11 min on 2 quiet CPU cores
+    .venv/bin/python benchmarks/quickstart.py --resume runs/quickstart-record-TIME      # finish a killed run, record it
     .venv/bin/python benchmarks/quickstart.py --render benchmarks/results/quickstart_DATE.json   # re-render the .md
 
 It runs ``selfimprove train --config configs/quickstart.yaml`` (what ``bash launch/quickstart.sh``
 runs after set-up) in a subprocess, then writes ``benchmarks/results/quickstart_<date>.json``
 (commit and dirty files, machine, load average before and after, ``pip freeze``, the command's
 wall time, the resolved config and the run's per-round held-out results from its
-``state.json``) and the ``.md`` rendered from it, and regenerates the results index.
+``state.json``) and the ``.md`` rendered from it, and regenerates the results index. A run that
+was killed is finished with ``--resume`` (``selfimprove train --resume``); its record then says
+so, and its wall time is that of the resuming invocation (the run's own training and evaluation
+times, kept in its ``state.json``, cover all of it).
 
 Limits: one run, one seed; the wall time depends on the machine and its load (the record keeps
 the load average); the held-out split is 40 problems x 4 samples, so pass@1 moves by a few
@@ -31,16 +35,18 @@ if Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 CONFIG = "configs/quickstart.yaml"
 
 
-def run(out: Path, extra: list[str]) -> dict:
+def run(out: Path, extra: list[str], resume: Path | None = None) -> dict:
     import yaml
 
     from benchmarks.self_improve_bench import record
 
-    run_dir = out / f"quickstart-record-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = resume or out / f"quickstart-record-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     cmd = [sys.executable, "-m", "selfimprove.cli", "train", "--config", CONFIG,
            "--set", f"run.output_dir={run_dir.parent}", "--set", f"run.name={run_dir.name}", *extra]
+    if resume is not None:
+        cmd.append("--resume")
     results = {"benchmark": "quickstart", "command": f"selfimprove train --config {CONFIG}" + "".join(f" {a}" for a in extra),
-               "started": record.now(), **record.git_state(), "machine": record.machine(),
+               "resumed": resume is not None, "started": record.now(), **record.git_state(), "machine": record.machine(),
                "pip_freeze": record.pip_freeze(), "loadavg_before": record.loadavg()}
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=REPO, check=True)
@@ -54,6 +60,8 @@ def run(out: Path, extra: list[str]) -> dict:
 
 def markdown(results: dict) -> str:
     """The record as a reader sees it: what ran, where, and held-out pass@k per round."""
+    from benchmarks.self_improve_bench.record import notes_markdown
+
     cfg, history = results["config"], results["history"]
     ks = cfg["eval"]["ks"]
     m = results["machine"]
@@ -84,10 +92,11 @@ def markdown(results: dict) -> str:
     lines += [
         "",
         f"Held-out pass@1 {first['pass@1']:.3f} -> {last['pass@1']:.3f}; training {results['train_wall_s'] / 60:.1f} min, "
-        f"evaluation {results['eval_wall_s'] / 60:.1f} min, the whole command {results['wall_s'] / 60:.1f} min "
-        f"({results['global_step']} optimizer steps).",
+        f"evaluation {results['eval_wall_s'] / 60:.1f} min, "
+        + ("the resuming invocation " if results.get("resumed") else "the whole command ")
+        + f"{results['wall_s'] / 60:.1f} min ({results['global_step']} optimizer steps).",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + notes_markdown(results)
 
 
 def render(path: Path) -> int:
@@ -106,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "runs", help="where the run directory goes")
     ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / f"quickstart_{datetime.date.today()}.json")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="passed on to selfimprove train")
+    ap.add_argument("--resume", type=Path, metavar="RUN_DIR", help="finish a killed quickstart run, then record it")
     args = ap.parse_args(argv)
     if args.render is not None:
         return render(args.render)
     from benchmarks.self_improve_bench import record
 
-    results = run(args.out, [a for kv in args.set for a in ("--set", kv)])
+    results = run(args.out, [a for kv in args.set for a in ("--set", kv)], resume=args.resume)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     record.save(args.json, results)
     return render(args.json)
