@@ -98,8 +98,9 @@ def _phase_plot(times: dict[int, dict[str, float]], path: Path) -> None:
     bottom = [0.0] * len(rounds)
     for phase in phases:
         heights = [times[r].get(phase, 0.0) / (60 if minutes else 1) for r in rounds]
-        ax.bar([str(r) for r in rounds], heights, bottom=bottom, label=phase)
+        ax.bar(range(len(rounds)), heights, bottom=bottom, label=phase)
         bottom = [b + h for b, h in zip(bottom, heights)]
+    ax.set_xticks(range(len(rounds)), [str(r) for r in rounds])
     ax.set(title="wall time per round, by phase", xlabel="round (0: before training)",
            ylabel="minutes" if minutes else "seconds")
     ax.grid(alpha=0.3, axis="y")
