@@ -138,13 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("report", help="plots (PNG) and a self-contained HTML page from a run directory",
-                       description="Reads RUN_DIR/metrics.jsonl, metrics.json, config.yaml and tables/ and writes "
-                       "RUN_DIR/report/*.png and RUN_DIR/report/index.html (images inlined, works offline).")
+                       description="Reads RUN_DIR/metrics.jsonl, state.json, metrics.json, config.yaml and tables/ and "
+                       "writes RUN_DIR/report/index.html (first: pass@1 before -> after, rounds, time, settings, "
+                       "checkpoints; then charts and traces; images inlined, works offline) and its PNG plots.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, e.g. runs/quickstart-20261123-101500")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("config-reference", help="print every config key with its type, default and help")
-    p.add_argument("--markdown", action="store_true", help="as the Markdown table embedded in README.md")
+    p.add_argument("--markdown", action="store_true", help="as the Markdown table in docs/pages/config-reference.md")
     p.set_defaults(func=cmd_config_reference)
     return parser
 
