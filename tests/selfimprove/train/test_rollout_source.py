@@ -4,14 +4,22 @@ from selfimprove.train.rollout_source import RolloutSource, prompt_key
 from tests.support import trace
 
 
-def test_serves_cached_groups_then_samples_fresh(tiny):
+MESSAGES = [{"role": "user", "content": "What is 2 + 2?"}]
+
+
+def _source(engine) -> RolloutSource:
+    """A source for one prompt with two cached attempts at it."""
     p = Problem(id="p1", prompt="What is 2 + 2?", reference="4", task="arithmetic")
-    messages = [{"role": "user", "content": "What is 2 + 2?"}]
     cached = [trace("p1", "4", True, index=i, tokens=3) for i in range(2)]
     for t in cached:
-        t.messages = messages
+        t.messages = MESSAGES
+    return RolloutSource(engine, {prompt_key(MESSAGES): p}, {prompt_key(MESSAGES): cached})
+
+
+def test_serves_cached_groups_then_samples_fresh(tiny):
+    messages = MESSAGES
     engine = RolloutEngine(tiny.model, tiny.tokenizer, SamplingParams(max_new_tokens=4), seed=0, progress=False)
-    source = RolloutSource(engine, {prompt_key(messages): p}, {prompt_key(messages): cached})
+    source = _source(engine)
 
     first = source([messages, messages], None)  # TRL passes each prompt once per generation, in a row
     assert first["completion_ids"] == [[0, 1, 2], [0, 1, 2]] and source.served_cached == 2 and not source.fresh
@@ -34,12 +42,8 @@ def test_every_call_syncs_the_engine_even_when_the_cache_serves_it_all(tiny):
         def sync(self) -> None:
             Counting.syncs += 1
 
-    p = Problem(id="p1", prompt="What is 2 + 2?", reference="4", task="arithmetic")
-    messages = [{"role": "user", "content": "What is 2 + 2?"}]
-    cached = [trace("p1", "4", True, index=i, tokens=3) for i in range(2)]
-    for t in cached:
-        t.messages = messages
+    messages = MESSAGES
     engine = Counting(tiny.model, tiny.tokenizer, SamplingParams(max_new_tokens=4), seed=0, progress=False)
-    source = RolloutSource(engine, {prompt_key(messages): p}, {prompt_key(messages): cached})
+    source = _source(engine)
     source([messages, messages], None)
     assert Counting.syncs == 1 and not source.fresh  # served from the cache, synced all the same
