@@ -20,7 +20,6 @@ and the ``.md`` beside it; ``--render JSON`` re-renders the ``.md`` alone.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import statistics
@@ -94,28 +93,19 @@ def markdown(record: dict) -> str:
     return "\n".join(lines) + "\n" + notes_markdown(record)
 
 
-def render(path: Path) -> None:
-    from benchmarks.self_improve_bench import results_index
-
-    path.with_suffix(".md").write_text(markdown(json.loads(path.read_text())))
-    results_index.refresh(path)
-    print(f"wrote {path.with_suffix('.md')}")
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--render", type=Path, help="only re-render a record's .md (and the results index) from its JSON")
-    ap.add_argument("--model", default="builtin:smollm2-135m-instruct")
+    from benchmarks.self_improve_bench import record as provenance
+
+    ap = provenance.script_parser(__doc__)
     ap.add_argument("--problems", type=int, default=60, help="validation problems per workload (the split has 60)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / f"compact_decode_{datetime.date.today()}.json")
     args = ap.parse_args()
     if args.render is not None:
-        return render(args.render)
+        return provenance.render(args.render, markdown)
 
     import torch
 
-    from benchmarks.self_improve_bench import record as provenance
     from selfimprove.models import load_model
 
     loaded = load_model(args.model, device="cpu")
@@ -144,7 +134,7 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.json}")
-    render(args.json)
+    provenance.render(args.json, markdown)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ On a GPU the same script measures the CUDA build (``pip install 'selfimprove[vll
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -90,18 +89,10 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n" + notes_markdown(results)
 
 
-def render(path: Path) -> None:
-    from benchmarks.self_improve_bench import results_index
-
-    path.with_suffix(".md").write_text(markdown(json.loads(path.read_text())))
-    results_index.refresh(path)
-    print(f"wrote {path.with_suffix('.md')}")
-
-
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--render", type=Path, help="only re-render a record's .md (and the results index) from its JSON")
-    ap.add_argument("--model", default="builtin:smollm2-135m-instruct")
+    from benchmarks.self_improve_bench import record
+
+    ap = record.script_parser(__doc__)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--lengths", type=int, nargs="+", default=[64, 512])
     ap.add_argument("--prompts", type=int, nargs="+", default=[16, 4], help="prompts per round, one per length")
@@ -111,8 +102,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the results here, and the .md beside them")
     args = ap.parse_args()
     if args.render is not None:
-        return render(args.render)
-    from benchmarks.self_improve_bench import record
+        return record.render(args.render, markdown)
 
     provenance = {"started": record.now(), **record.git_state(), "machine": record.machine()}
     loaded = load_model(args.model, device=args.device)
@@ -162,7 +152,7 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
-        render(args.json)
+        record.render(args.json, markdown)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -9,9 +10,11 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from selfimprove import atomic
+
+from . import results_index
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,3 +94,22 @@ def notes_markdown(results: dict[str, Any]) -> str:
     so re-rendering the ``.md`` keeps them."""
     notes = results.get("notes") or []
     return "\n## Notes\n\n" + "\n".join(f"- {note}" for note in notes) + "\n" if notes else ""
+
+
+def script_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The head of a one-record benchmark script's command line (``compact_decode.py``,
+    ``rollouts.py``): the script's docstring as its help, ``--render JSON`` and ``--model``; the
+    script adds what it measures."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--render", type=Path, help="only re-render a record's .md (and the results index) from its JSON")
+    ap.add_argument("--model", default="builtin:smollm2-135m-instruct")
+    return ap
+
+
+def render(path: Path, markdown: Callable[[dict[str, Any]], str]) -> None:
+    """Write ``markdown(record)`` as the ``.md`` beside the record ``path`` and regenerate the results
+    index: what ``--render JSON`` does, and the last step of a run that wrote a record."""
+    md = path.with_suffix(".md")
+    md.write_text(markdown(load(path)))
+    results_index.refresh(path)
+    print(f"wrote {md}")

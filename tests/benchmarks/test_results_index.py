@@ -56,3 +56,15 @@ def test_a_committed_record_renders_to_its_md():
 
     source = results_index.RESULTS / "compact_decode_2026-12-01.json"
     assert compact_decode.markdown(json.loads(source.read_text())) == source.with_suffix(".md").read_text()
+
+
+def test_render_writes_the_md_beside_the_record_and_leaves_the_index_of_results_alone(tmp_path, capsys):
+    path = tmp_path / "rollouts_2026-12-01.json"
+    path.write_text(json.dumps({"model": "m"}))
+    index_before = (results_index.RESULTS / results_index.INDEX).read_text()
+    record.render(path, lambda r: f"# {r['model']}\n")
+    assert path.with_suffix(".md").read_text() == "# m\n"
+    assert capsys.readouterr().out == f"wrote {path.with_suffix('.md')}\n"
+    assert (results_index.RESULTS / results_index.INDEX).read_text() == index_before
+    args = record.script_parser("doc").parse_args(["--render", str(path)])
+    assert (args.render, args.model) == (path, "builtin:smollm2-135m-instruct")
