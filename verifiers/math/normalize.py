@@ -24,33 +24,54 @@ _DROP_RE = re.compile(
     r"\\(?:left|right|[Bb]igg?[lr]?|displaystyle|textstyle|scriptstyle|limits)(?![a-zA-Z])"
     r"|(?<!\\)\\[!,;:> ]|\\q?quad(?![a-zA-Z])|~|\\hfill|\\phantom\{[^{}]*\}"
 )
-_RENAME = [
-    (re.compile(r"\\[dt]frac(?![a-zA-Z])"), r"\\frac"),
-    (re.compile(r"\\[dt]binom(?![a-zA-Z])"), r"\\binom"),
-    (re.compile(r"\\(?:mbox|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|rm)\s*\{"), r"\\text{"),
-    (re.compile(r"\\leqslant|\\le(?![a-zA-Z])"), r"\\leq"),
-    (re.compile(r"\\geqslant|\\ge(?![a-zA-Z])"), r"\\geq"),
-    (re.compile(r"\\ne(?![a-zA-Z])"), r"\\neq"),
-    (re.compile(r"\\lt(?![a-zA-Z])"), "<"),
-    (re.compile(r"\\gt(?![a-zA-Z])"), ">"),
-    (re.compile(r"\\mid(?![a-zA-Z])"), "|"),
-    (re.compile(r"\\textcirc|\\degree|\\circ(?![a-zA-Z])"), r"\\circ"),
-    (re.compile(r"\\lbrace|\\lbrack"), lambda m: r"\{" if "brace" in m.group(0) else "["),
-    (re.compile(r"\\rbrace|\\rbrack"), lambda m: r"\}" if "brace" in m.group(0) else "]"),
-    (re.compile(r"\\tan\^\{-1\}"), r"\\arctan"),
-    (re.compile(r"\\sin\^\{-1\}"), r"\\arcsin"),
-    (re.compile(r"\\cos\^\{-1\}"), r"\\arccos"),
-    (re.compile(r"\\cdots|\\ldots|\\dots"), r"\\cdots"),
-    # "0.333..." is a repeating decimal (read in parse), not "0.333" with a full stop
-    (re.compile(r"(\.\d+)\s*(?:\.\.\.|\u2026)"), r"\1\\cdots"),
-    (re.compile(r"\\lg(?![a-zA-Z])"), r"\\log_{10}"),
-    (re.compile(r"<sup>(.*?)</sup>"), r"^{\1}"),
-    # \frac12, \frac{a}b, \sqrt2: single-token arguments without braces
-    (re.compile(r"\\frac\s*(\d)\s*(\d)"), r"\\frac{\1}{\2}"),
-    (re.compile(r"\\frac\s*(\{[^{}]*\})\s*([A-Za-z0-9])"), r"\\frac\1{\2}"),
-    (re.compile(r"\\sqrt\s*(\d)"), r"\\sqrt{\1}"),
-    (re.compile(r"(?<![\d\s])\s*\.(?=\s*(?:\]|\)|\\\}|,))"), ""),  # "\sqrt{2}.]"
-]
+# Renames, applied in order, one a line: a regular expression, white space, and its replacement (a
+# re.sub template: "\\" is one backslash, "\1" a group; none deletes the match). Neither has spaces.
+_RENAME_TABLE = r"""
+\\[dt]frac(?![a-zA-Z])                                                         \\frac
+\\[dt]binom(?![a-zA-Z])                                                        \\binom
+\\(?:mbox|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|rm)\s*\{        \\text{
+\\leqslant|\\le(?![a-zA-Z])                                                    \\leq
+\\geqslant|\\ge(?![a-zA-Z])                                                    \\geq
+\\ne(?![a-zA-Z])                                                               \\neq
+\\lt(?![a-zA-Z])                                                               <
+\\gt(?![a-zA-Z])                                                               >
+\\mid(?![a-zA-Z])                                                              |
+\\textcirc|\\degree|\\circ(?![a-zA-Z])                                         \\circ
+\\lbrace                                                                       \\{
+\\lbrack                                                                       [
+\\rbrace                                                                       \\}
+\\rbrack                                                                       ]
+\\tan\^\{-1\}                                                                  \\arctan
+\\sin\^\{-1\}                                                                  \\arcsin
+\\cos\^\{-1\}                                                                  \\arccos
+\\cdots|\\ldots|\\dots                                                         \\cdots
+# "0.333..." is a repeating decimal (read in parse), not "0.333" with a full stop
+(\.\d+)\s*(?:\.\.\.|\u2026)                                                    \1\\cdots
+\\lg(?![a-zA-Z])                                                               \\log_{10}
+<sup>(.*?)</sup>                                                               ^{\1}
+# \frac12, \frac{a}b, \sqrt2: single-token arguments without braces
+\\frac\s*(\d)\s*(\d)                                                           \\frac{\1}{\2}
+\\frac\s*(\{[^{}]*\})\s*([A-Za-z0-9])                                          \\frac\1{\2}
+\\sqrt\s*(\d)                                                                  \\sqrt{\1}
+# the full stop in "\sqrt{2}.]" or "x.)" ends the sentence, not a number
+(?<![\d\s])\s*\.(?=\s*(?:\]|\)|\\\}|,))
+"""
+
+
+def _rules(table: str) -> list[tuple[re.Pattern[str], str]]:
+    """The (compiled pattern, replacement) of each rule line of ``table``; "#" lines are comments."""
+    rules = []
+    for line in table.strip().splitlines():
+        if line.startswith("#"):
+            continue
+        pattern, *replacement = line.split()
+        if len(replacement) > 1:
+            raise ValueError(f"rename rule {line!r}: a pattern and at most one replacement, neither with spaces")
+        rules.append((re.compile(pattern), "".join(replacement)))
+    return rules
+
+
+_RENAME = _rules(_RENAME_TABLE)
 _THIN_SPACE_GROUP_RE = re.compile(r"(?<=\d)(?:\\,|\\ |\\;|~|\{,\})(?=\d{3}(?!\d))")
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$")
 _DOLLARS_RE = re.compile(r"^\s*\\\$\s*(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)\s*$")
