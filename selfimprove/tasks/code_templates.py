@@ -11,16 +11,26 @@ one-liners on integers, lists and strings, several phrasings, a few with a trap 
 ``sum(x for ...)`` sums instead of counting). ``HELD_OUT_TEMPLATES`` are never trained on: they
 make the *template* split.
 
-To add a template: append a :class:`Template` to ``TEMPLATES``; its instances' function names
-must be new (a test checks names are unique and every instance's tests pin its parameter).
+The table is data, ``code_templates.yaml`` beside this module, read once at import: per template
+its ``name``, ``signature``, ``statement`` and ``solution`` as above, ``params`` (``2..30`` or
+``a..z``, both ends included), ``draw`` (a name in :data:`DRAWS` and its integer arguments, e.g.
+``int -9 9``) and ``edges`` (a name in :data:`EDGES`, or the argument tuples as lists).
+
+To add a template: add an entry to ``code_templates.yaml`` (and to :data:`DRAWS` a draw its inputs
+need); its instances' function names must be new (a test checks names are unique and every
+instance's tests pin its parameter).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-import string
+from pathlib import Path
 from typing import Any, Callable
+
+import yaml
+
+Draw = Callable[[random.Random, Any], tuple]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +40,7 @@ class Template:
     statement: str  # what the function must do, with {p}
     solution: str  # the reference body (one or more lines), with {p}
     params: tuple  # parameter values; every value gives one problem
-    draw: Callable[[random.Random, Any], tuple]  # one random argument tuple for parameter p
+    draw: Draw  # one random argument tuple for parameter p
     edges: tuple[tuple, ...] = ()  # argument tuples tested for every parameter
 
     def function(self, p: Any) -> str:
@@ -41,12 +51,26 @@ class Template:
         return f"def {self.function(p)}{self.signature}:\n    {body}\n"
 
 
-def _int(lo: int = -50, hi: int = 100) -> Callable[[random.Random, Any], tuple]:
-    return lambda r, p: (r.randint(lo, hi),)
+def _int(r: random.Random, p: Any, lo: int = -50, hi: int = 100) -> tuple:
+    return (r.randint(lo, hi),)
 
 
-def _list(lo: int = -20, hi: int = 50, longest: int = 10) -> Callable[[random.Random, Any], tuple]:
-    return lambda r, p: ([r.randint(lo, hi) for _ in range(r.randint(1, longest))],)
+def _around(r: random.Random, p: int, width: int) -> tuple:
+    """Integers within ``width`` of ``p``."""
+    return (r.randint(p - width, p + width),)
+
+
+def _digits(r: random.Random, p: Any) -> tuple:
+    """Non-negative integers of up to 3 to 10 digits."""
+    return (r.randint(0, 10 ** r.randint(2, 9)),)
+
+
+def _multiples(r: random.Random, p: int) -> tuple:
+    return (p * r.randint(0, 12) + (0 if r.random() < 0.5 else r.randint(1, p - 1)),)
+
+
+def _list(r: random.Random, p: Any, lo: int = -20, hi: int = 50, longest: int = 10) -> tuple:
+    return ([r.randint(lo, hi) for _ in range(r.randint(1, longest))],)
 
 
 def _near(r: random.Random, p: int) -> tuple:
@@ -65,9 +89,19 @@ def _longer_than(r: random.Random, p: int) -> tuple:
     return ([r.randint(-9, 30) for _ in range(r.randint(1, p + 4))],)
 
 
+def _within(r: random.Random, p: int) -> tuple:
+    """Lists of numbers from a little beyond ``[-p, p]`` (so clamping at either end matters)."""
+    return ([r.randint(-p - 5, p + 5) for _ in range(r.randint(1, 8))],)
+
+
 def _word(r: random.Random, p: Any = None) -> tuple:
     pool = "abcdexyz" + (p if isinstance(p, str) else "") * 3
     return ("".join(r.choice(pool) for _ in range(r.randint(1, 12))),)
+
+
+def _chars_longer_than(r: random.Random, p: int) -> tuple:
+    """Words up to a few characters longer than ``p``."""
+    return ("".join(r.choice("abcxyz") for _ in range(r.randint(1, p + 4))),)
 
 
 def _letters(r: random.Random, p: str) -> tuple:
@@ -77,112 +111,63 @@ def _letters(r: random.Random, p: str) -> tuple:
     return (word if r.random() < 0.6 else word.replace(p, ""),)
 
 
-def _multiples(r: random.Random, p: int) -> tuple:
-    return (p * r.randint(0, 12) + (0 if r.random() < 0.5 else r.randint(1, p - 1)),)
+def _starting_with(r: random.Random, p: str) -> tuple:
+    """Words that start with the letter ``p`` about half of the time."""
+    return ((p if r.random() < 0.5 else "") + _letters(r, p)[0],)
 
 
-INTS = ((0,), (-7,))
-NATURALS = ((0,), (1,))
-LISTS = (([],), ([5],))
-STRINGS = (("",), ("a",))
-LETTERS = tuple(string.ascii_lowercase)
+#: draw name in code_templates.yaml -> function(rng, p, *the integer arguments written after the name)
+DRAWS: dict[str, Callable[..., tuple]] = {
+    "int": _int, "around": _around, "digits": _digits, "multiples": _multiples, "list": _list, "near": _near,
+    "near_and_far": _near_and_far, "longer_than": _longer_than, "within": _within, "word": _word,
+    "chars_longer_than": _chars_longer_than, "letters": _letters, "starting_with": _starting_with,
+}
+#: edge-case set name in code_templates.yaml -> argument tuples
+EDGES: dict[str, tuple[tuple, ...]] = {
+    "ints": ((0,), (-7,)), "naturals": ((0,), (1,)), "lists": (([],), ([5],)), "strings": (("",), ("a",)),
+}
+_SOURCE = Path(__file__).with_name("code_templates.yaml")
+_FIELDS = ("name", "signature", "statement", "solution", "params", "draw", "edges")
 
-TEMPLATES: tuple[Template, ...] = (
-    # -- integers --
-    Template("add_{p}", "(x: int) -> int", "returns `x` plus {p}", "return x + {p}", tuple(range(1, 41)),
-             _int(), INTS),
-    Template("subtract_{p}", "(x: int) -> int", "returns `x` minus {p}", "return x - {p}", tuple(range(1, 41)),
-             _int(), INTS),
-    Template("multiply_by_{p}", "(x: int) -> int", "returns `x` multiplied by {p}", "return x * {p}",
-             tuple(range(2, 31)), _int(), INTS),
-    Template("power_{p}", "(x: int) -> int", "returns `x` raised to the power {p}", "return x ** {p}",
-             tuple(range(2, 9)), _int(-9, 9), ((0,), (2,), (-3,))),
-    Template("remainder_{p}", "(x: int) -> int",
-             "returns the remainder when the non-negative integer `x` is divided by {p}", "return x % {p}",
-             tuple(range(2, 31)), _int(0, 300), NATURALS),
-    Template("floor_divide_{p}", "(x: int) -> int",
-             "returns the non-negative integer `x` divided by {p}, rounded down", "return x // {p}",
-             tuple(range(2, 31)), _int(0, 300), NATURALS),
-    Template("is_multiple_of_{p}", "(x: int) -> bool",
-             "returns True when the non-negative integer `x` is divisible by {p}, else False",
-             "return x % {p} == 0", tuple(range(2, 26)), _multiples, NATURALS),
-    Template("is_greater_than_{p}", "(x: int) -> bool", "returns True when `x` is greater than {p}, else False",
-             "return x > {p}", tuple(range(0, 41)), lambda r, p: (r.randint(p - 10, p + 10),), ((0,), (-5,))),
-    Template("distance_to_{p}", "(x: int) -> int", "returns the absolute difference between `x` and {p}",
-             "return abs(x - {p})", tuple(range(0, 41)), _int(-30, 80), INTS),
-    Template("max_with_{p}", "(x: int) -> int", "returns the larger of `x` and {p}", "return max(x, {p})",
-             tuple(range(0, 41)), lambda r, p: (r.randint(p - 20, p + 20),), INTS),
-    Template("square_plus_{p}", "(x: int) -> int", "returns `x` squared plus {p}", "return x * x + {p}",
-             tuple(range(1, 31)), _int(-20, 20), INTS),
-    Template("sum_first_multiples_of_{p}", "(n: int) -> int",
-             "returns the sum of the first `n` positive multiples of {p} (0 when n is 0)",
-             "return {p} * n * (n + 1) // 2", tuple(range(2, 31)), _int(2, 60), NATURALS),
-    Template("sum_digits_above_{p}", "(n: int) -> int",
-             "returns the sum of the decimal digits of the non-negative integer `n` that are greater than {p}",
-             "return sum(int(d) for d in str(n) if int(d) > {p})", tuple(range(0, 9)),
-             lambda r, p: (r.randint(0, 10 ** r.randint(2, 9)),), NATURALS),
-    # -- lists of integers --
-    Template("count_greater_than_{p}", "(nums: list[int]) -> int",
-             "returns how many numbers in `nums` are greater than {p}", "return sum(1 for x in nums if x > {p})",
-             tuple(range(0, 41)), _near, LISTS),
-    Template("keep_greater_than_{p}", "(nums: list[int]) -> list[int]",
-             "returns the numbers in `nums` that are greater than {p}, in their original order",
-             "return [x for x in nums if x > {p}]", tuple(range(0, 41)), _near, LISTS),
-    Template("count_equal_to_{p}", "(nums: list[int]) -> int", "returns how many times {p} occurs in `nums`",
-             "return nums.count({p})", tuple(range(0, 31)), _near_and_far, LISTS),
-    Template("times_{p}", "(nums: list[int]) -> list[int]",
-             "returns a new list with every number in `nums` multiplied by {p}", "return [x * {p} for x in nums]",
-             tuple(range(2, 21)), _list(), LISTS),
-    Template("add_{p}_to_each", "(nums: list[int]) -> list[int]",
-             "returns a new list with {p} added to every number in `nums`", "return [x + {p} for x in nums]",
-             tuple(range(1, 31)), _list(), LISTS),
-    Template("sum_plus_{p}", "(nums: list[int]) -> int", "returns the sum of the numbers in `nums` plus {p}",
-             "return sum(nums) + {p}", tuple(range(1, 31)), _list(), LISTS),
-    Template("sum_divisible_by_{p}", "(nums: list[int]) -> int",
-             "returns the sum of the numbers in `nums` that are divisible by {p}",
-             "return sum(x for x in nums if x % {p} == 0)", tuple(range(2, 16)), _list(-20, 50, 12), LISTS),
-    Template("count_multiples_of_{p}", "(nums: list[int]) -> int",
-             "returns how many numbers in `nums` are divisible by {p}", "return sum(1 for x in nums if x % {p} == 0)",
-             tuple(range(2, 16)), _list(-20, 50, 12), LISTS),
-    Template("first_{p}", "(nums: list[int]) -> list[int]",
-             "returns the first {p} elements of `nums` (the whole list if it is shorter)", "return nums[:{p}]",
-             tuple(range(1, 11)), _longer_than, LISTS),
-    Template("last_{p}_reversed", "(nums: list[int]) -> list[int]",
-             "returns the last {p} elements of `nums` in reverse order (all of them, reversed, if there are fewer)",
-             "return nums[::-1][:{p}]", tuple(range(1, 11)), _longer_than, LISTS),
-    Template("rotate_left_{p}", "(nums: list[int]) -> list[int]",
-             "returns `nums` rotated left by {p} positions (wrapping around; an empty list stays empty)",
-             "k = {p} % len(nums) if nums else 0\nreturn nums[k:] + nums[:k]", tuple(range(1, 10)),
-             _longer_than, LISTS),
-    Template("clamp_{p}", "(nums: list[int]) -> list[int]",
-             "returns `nums` with every value clamped to the range [-{p}, {p}]",
-             "return [max(-{p}, min({p}, x)) for x in nums]", tuple(range(1, 31)),
-             lambda r, p: ([r.randint(-p - 5, p + 5) for _ in range(r.randint(1, 8))],), LISTS),
-    # -- strings --
-    Template("repeat_string_{p}", "(s: str) -> str", "returns `s` repeated {p} times", "return s * {p}",
-             tuple(range(2, 10)), _word, STRINGS),
-    Template("repeat_chars_{p}", "(s: str) -> str",
-             "returns `s` with every character repeated {p} times (\"ab\" -> \"a...ab...b\")",
-             "return ''.join(c * {p} for c in s)", tuple(range(2, 8)), _word, STRINGS),
-    Template("first_{p}_chars", "(s: str) -> str",
-             "returns the first {p} characters of `s` (all of `s` if it is shorter)", "return s[:{p}]",
-             tuple(range(1, 13)), lambda r, p: ("".join(r.choice("abcxyz") for _ in range(r.randint(1, p + 4))),),
-             STRINGS),
-    Template("last_{p}_chars", "(s: str) -> str",
-             "returns the last {p} characters of `s` (all of `s` if it is shorter)", "return s[-{p}:]",
-             tuple(range(1, 13)), lambda r, p: ("".join(r.choice("abcxyz") for _ in range(r.randint(1, p + 4))),),
-             STRINGS),
-    Template("count_letter_{p}", "(s: str) -> int", "returns how many times the letter '{p}' occurs in `s`",
-             "return s.count('{p}')", LETTERS, _letters, STRINGS),
-    Template("contains_letter_{p}", "(s: str) -> bool",
-             "returns True when the letter '{p}' occurs in `s`, else False", "return '{p}' in s", LETTERS,
-             _letters, STRINGS),
-    Template("remove_letter_{p}", "(s: str) -> str", "returns `s` with every letter '{p}' removed",
-             "return s.replace('{p}', '')", LETTERS, _letters, STRINGS),
-    Template("starts_with_{p}", "(s: str) -> bool",
-             "returns True when `s` starts with the letter '{p}', else False", "return s.startswith('{p}')",
-             LETTERS, lambda r, p: ((p if r.random() < 0.5 else "") + _letters(r, p)[0],), STRINGS),
-)
+
+def _params(spec: str) -> tuple:
+    """``2..30`` -> 2, 3, ..., 30; ``a..z`` -> the letters a to z."""
+    first, _, last = str(spec).partition("..")
+    if first.lstrip("-").isdigit() and last.lstrip("-").isdigit():
+        return tuple(range(int(first), int(last) + 1))
+    if len(first) == len(last) == 1 and first.isalpha() and last.isalpha():
+        return tuple(map(chr, range(ord(first), ord(last) + 1)))
+    raise ValueError(f"params {spec!r}: write FIRST..LAST, integers (2..30) or letters (a..z)")
+
+
+def _draw(spec: str) -> Draw:
+    name, *args = str(spec).split()
+    if name not in DRAWS:
+        raise ValueError(f"draw {spec!r}: {name!r} is not in DRAWS ({', '.join(DRAWS)}); add it there")
+    draw, values = DRAWS[name], tuple(map(int, args))
+    return lambda r, p: draw(r, p, *values)
+
+
+def _edges(spec: str | list) -> tuple[tuple, ...]:
+    if not isinstance(spec, str):
+        return tuple(map(tuple, spec))
+    if spec not in EDGES:
+        raise ValueError(f"edges {spec!r} is not in EDGES ({', '.join(EDGES)}); add it there or list the cases")
+    return EDGES[spec]
+
+
+def _template(row: dict[str, Any]) -> Template:
+    try:
+        if sorted(row) != sorted(_FIELDS):
+            raise ValueError(f"has the keys {sorted(row)}; a template has exactly {', '.join(_FIELDS)}")
+        return Template(row["name"], row["signature"], row["statement"], row["solution"], _params(row["params"]),
+                        _draw(row["draw"]), _edges(row["edges"]))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{_SOURCE.name}: template {row.get('name', '?')!r}: {exc}") from None
+
+
+TEMPLATES: tuple[Template, ...] = tuple(map(_template, yaml.safe_load(_SOURCE.read_text())))
+
 
 #: Templates never trained on: the *template* split (whole templates the policy has not seen).
 #: One or two of each kind (integers, lists, strings), easy and hard ones.

@@ -9,7 +9,7 @@ import warnings
 import pytest
 
 from selfimprove.config import load_config
-from selfimprove.tasks import code, load_task
+from selfimprove.tasks import code, code_templates, load_task
 from selfimprove.tasks.base import TaskError
 from selfimprove.tasks.code_templates import HELD_OUT_TEMPLATES, TEMPLATES
 from verifiers.code import CodeVerifier
@@ -221,3 +221,19 @@ def test_same_programs_under_other_names_are_held_out_of_every_split():
     everywhere = {p.fields["entry_point"] for problems in _splits(0).values() for p in problems}
     assert not everywhere & code._twins()
     assert len(everywhere) + len(code._twins()) == sum(len(t.params) for t in TEMPLATES)
+
+
+@pytest.mark.parametrize("change, error", [
+    ({"draw": "gauss 3"}, r"draw 'gauss 3': 'gauss' is not in DRAWS \(int, "),
+    ({"params": "1-40"}, r"params '1-40': write FIRST\.\.LAST"),
+    ({"edges": "floats"}, r"edges 'floats' is not in EDGES \(ints, "),
+    ({"held_out": True}, r"has the keys \[.*'held_out'.*\]; a template has exactly name, "),
+])
+def test_a_template_entry_that_cannot_be_read_is_named_with_the_fix(change, error):
+    row = {"name": "add_{p}", "signature": "(x: int) -> int", "statement": "returns `x` plus {p}",
+           "solution": "return x + {p}", "params": "1..40", "draw": "int", "edges": "ints"}
+    read = code_templates._template(row)
+    assert read.source(3) == "def add_3(x: int) -> int:\n    return x + 3\n"
+    assert (read.params[-1], read.edges) == (40, ((0,), (-7,)))
+    with pytest.raises(ValueError, match=r"code_templates\.yaml: template 'add_\{p\}': " + error):
+        code_templates._template(row | change)
