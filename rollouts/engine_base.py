@@ -42,6 +42,11 @@ class RolloutStats:
     def tokens_per_s(self) -> float:
         return self.new_tokens / self.generate_s if self.generate_s else 0.0
 
+    def add(self, other: RolloutStats) -> None:
+        """Count ``other``'s rollouts in these (a round's counters are the sum of its phases')."""
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
 
 class EngineBase:
     """Attributes callers read or set: ``model`` (the weights sampled from; GRPO's ``rollout_func``

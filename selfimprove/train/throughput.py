@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from rollouts.engine import RolloutStats
+
 #: Dense bf16 tensor-core peak TFLOP/s per device, by substring of torch.cuda.get_device_name().
 PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10G": 125.0, "L4": 121.0}
 
@@ -35,31 +37,29 @@ def detected_peak_tflops() -> float | None:
 
 @dataclasses.dataclass
 class RoundClock:
-    """Seconds and tokens of one round, filled in by the loop's phases."""
+    """Seconds and tokens of one round, filled in by the loop's phases: ``sampling`` sums the
+    generation and grading counters of its sampling phases; the rest of those phases is ``other_s``."""
 
-    generate_s: float = 0.0
-    verify_s: float = 0.0
+    sampling: RolloutStats = dataclasses.field(default_factory=RolloutStats)
     train_s: float = 0.0
     eval_s: float = 0.0
     other_s: float = 0.0
-    generated_tokens: int = 0
     trained_tokens: float = 0.0
 
-    def add_sampling(self, stats, seconds: float) -> None:  # noqa: ANN001 - a RolloutStats
-        """A sampling phase of ``seconds``: its generation and grading time, the rest as other."""
-        self.generate_s += stats.generate_s
-        self.verify_s += stats.verify_s
+    def add_sampling(self, stats: RolloutStats, seconds: float) -> None:
+        """A sampling phase of ``seconds``: its generation and grading counters, the rest as other."""
+        self.sampling.add(stats)
         self.other_s += max(0.0, seconds - stats.generate_s - stats.verify_s)
-        self.generated_tokens += stats.new_tokens
 
     def metrics(self, *, parameters: int, world_size: int, peak_tflops: float | None) -> dict[str, Any]:
-        total = self.generate_s + self.verify_s + self.train_s + self.eval_s + self.other_s
+        parts = {"generate": self.sampling.generate_s, "verify": self.sampling.verify_s, "train": self.train_s,
+                 "eval": self.eval_s, "other": self.other_s}
+        total = sum(parts.values())
         out: dict[str, Any] = {}
         if total > 0:
-            for part in ("generate", "verify", "train", "eval", "other"):
-                out[f"throughput/fraction_{part}"] = getattr(self, f"{part}_s") / total
-        if self.generate_s > 0:
-            out["throughput/generate_tokens_per_s"] = self.generated_tokens / self.generate_s
+            out.update({f"throughput/fraction_{part}": seconds / total for part, seconds in parts.items()})
+        if self.sampling.generate_s > 0:
+            out["throughput/generate_tokens_per_s"] = self.sampling.tokens_per_s
         if self.train_s > 0 and self.trained_tokens > 0:
             out["throughput/train_tokens_per_s"] = self.trained_tokens / self.train_s
             peak = peak_tflops if peak_tflops is not None else detected_peak_tflops()
