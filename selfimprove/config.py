@@ -132,8 +132,14 @@ class Config:
 
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
-    """Load and validate a run config. Raises :class:`ConfigError` naming every bad key."""
-    return configio.load(Config, path, overrides, moved=MOVED_KEYS)
+    """Load and validate a run config. Raises :class:`ConfigError` naming every bad key, and every
+    value that cannot work (:mod:`selfimprove.config_checks`)."""
+    from selfimprove import config_checks
+
+    config = configio.load(Config, path, overrides, moved=MOVED_KEYS)
+    if problems := config_checks.problems(config):
+        raise ConfigError([f"config error in {path or '<defaults>'}: {p}" for p in problems])
+    return config
 
 
 __all__ = ["Config", "ConfigError", "load_config"]
