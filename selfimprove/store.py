@@ -28,6 +28,7 @@ from typing import Any, Iterable, Sequence
 
 from rollouts.trace import Trace, arrow_schema, from_row, to_row
 from selfimprove import atomic
+from selfimprove.datafiles import read_json
 
 
 def write_traces(path: Path, traces: Sequence[Trace], *, phase: str, kept: Sequence[bool] | None = None,
@@ -62,7 +63,8 @@ class TraceStore:
     def _read_manifest(self) -> list[dict[str, Any]]:
         if not self.manifest_path.exists():
             return []
-        entries = json.loads(self.manifest_path.read_text())["files"]
+        entries = read_json(self.manifest_path, fix="restore it from the original run directory if this one is a copy; "
+                            "it is the list of committed trace files, and without it the run cannot resume")["files"]
         for e in entries:
             if e["rows"] and not (self.root / e["path"]).exists():  # an empty phase has no file
                 raise StoreError(f"{self.manifest_path} lists {e['path']}, which is missing; the store is damaged")

@@ -40,15 +40,14 @@ from __future__ import annotations
 
 import copy
 import functools
-import gzip
 import hashlib
-import json
 import logging
 import random
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from selfimprove import datafiles
 from selfimprove.tasks.base import Problem, TaskError
 from selfimprove.tasks.code_templates import HELD_OUT_TEMPLATES, TEMPLATES, Template
 
@@ -59,14 +58,9 @@ ANSWER_FORMAT = "Answer with the complete function in a ```python code block."
 
 # -- HumanEval ----------------------------------------------------------------------------------
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
-    except FileNotFoundError:
-        raise TaskError(f"code task file not found: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise TaskError(f"{path}: not JSON lines ({exc})") from None
+    if not path.exists():
+        raise TaskError(f"code task file not found: {path}")
+    return datafiles.read_jsonl(path)  # a bad file fails naming the file and the line
 
 
 def _require(row: dict[str, Any], keys: tuple[str, ...], where: str) -> None:

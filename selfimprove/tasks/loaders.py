@@ -19,6 +19,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from selfimprove import datafiles
 from selfimprove.tasks.base import Problem, TaskError
 
 
@@ -61,6 +62,8 @@ def _read_split(kind: str, path: str, split: str):
             p = p / f"{split}{ext}"
         if not p.exists():
             raise TaskError(f"task.path: {p} does not exist (expected a {ext} file or a directory with {split}{ext})")
+        if fmt == "json" and p.suffix != ".json":  # (a .json file may hold one JSON array, which datasets reads)
+            datafiles.read_jsonl(p)  # an empty or malformed file fails here, naming file and line, not deep in datasets
         return datasets.load_dataset(fmt, data_files=str(p), split="train")
     if kind == "hf":
         if p.exists():
