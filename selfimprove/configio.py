@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 import yaml
 
+from selfimprove import atomic
 from verifiers.suggest import closest, did_you_mean
 
 T = TypeVar("T")
@@ -169,7 +170,7 @@ def to_dict(config: Any) -> dict[str, Any]:
 
 
 def dump(config: Any, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    atomic.write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 def describe(cls: type, prefix: str = "") -> list[tuple[str, str, Any, str]]:

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from selfimprove import atomic
+
 
 class Tracker:
     """Base interface. ``step`` is the global optimizer step; ``round`` goes in the metrics."""
@@ -38,12 +40,13 @@ class JsonlTracker(Tracker):
         self.tables = Path(run_dir) / "tables"
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
-        with self.path.open("a") as f:
+        with atomic.disk_full_named(self.path), self.path.open("a") as f:
             f.write(json.dumps({"step": step, "time": time.time(), **metrics}, default=float) + "\n")
 
     def log_table(self, name: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], step: int) -> None:
         self.tables.mkdir(exist_ok=True)
-        with (self.tables / f"{name}.jsonl").open("a") as f:
+        path = self.tables / f"{name}.jsonl"
+        with atomic.disk_full_named(path), path.open("a") as f:
             for row in rows:
                 f.write(json.dumps({"step": step, **dict(zip(columns, row))}, default=str) + "\n")
 
