@@ -14,7 +14,7 @@ import torch
 
 from selfimprove import atomic
 from selfimprove.config import Config
-from selfimprove.models import LoadedModel, load_model, resolve_device, resolve_dtype
+from selfimprove.models import LoadedModel, ModelLoadError, load_model, resolve_device, resolve_dtype
 
 
 def _lora(cfg: Config, loaded: LoadedModel, checkpoint: str | None) -> LoadedModel:
@@ -44,6 +44,8 @@ def load_policy(cfg: Config, checkpoint: str | None) -> LoadedModel:
     copies them back). Cost: 4 bytes a parameter on each rank between rounds, not 2. With LoRA
     only the adapter trains (peft keeps it in float32), so the frozen base stays in ``model.dtype``.
     """
+    if checkpoint is not None:
+        check_checkpoint(Path(checkpoint))
     lora = cfg.train.lora.enabled
     source = cfg.model.name if checkpoint is None or lora else checkpoint
     compute = resolve_dtype(cfg.model.dtype, resolve_device(cfg.run.device))
@@ -55,6 +57,27 @@ def load_policy(cfg: Config, checkpoint: str | None) -> LoadedModel:
     loaded.model.eval()
     loaded.tokenizer.padding_side = "left"
     return loaded
+
+
+def check_checkpoint(path: Path) -> None:
+    """Raise :class:`ModelLoadError` naming the file and the fix when ``path`` is missing or a weights
+    file in it is cut off (checkpoints are written atomically, so that is a copy or a disk that failed)."""
+    state = path.parent.parent / "state.json"
+    named_by = f" ({state} names it as the latest policy)" if path.parent.name == "checkpoints" and state.exists() else ""
+    if not path.is_dir():
+        raise ModelLoadError(f"checkpoint {path} does not exist{named_by}; if the run directory was moved or copied, "
+                             "bring its checkpoints/ along (or copy them again from the original)")
+    from safetensors import SafetensorError, safe_open
+
+    for weights in sorted(path.glob("*.safetensors")):
+        try:
+            with safe_open(str(weights), framework="pt"):  # reads the header, which covers the whole file
+                pass
+        except SafetensorError as exc:
+            raise ModelLoadError(
+                f"{weights}: truncated or damaged ({exc}); copy the checkpoint again from the original run directory "
+                "if this one is a copy; otherwise these weights are lost: start a new run (set another run.name)"
+            ) from None
 
 
 def save_checkpoint(policy: LoadedModel, path: Path, extras: Callable[[Path], None] | None = None) -> None:

@@ -56,7 +56,7 @@ def test_sigkill_mid_round_then_resume(tmp_path):
     assert state["completed"] == ["0:eval", "1:generate", "1:rationalize", "1:train", "1:eval",
                                   "2:generate", "2:train", "2:eval"]
     assert state["global_step"] >= before["global_step"]
-    steps = [json.loads((Path(c) / "round.json").read_text())["steps"] for c in state["checkpoints"]]
+    steps = [json.loads((tmp_path / "crash" / c / "round.json").read_text())["steps"] for c in state["checkpoints"]]
     assert len(steps) == 2 and state["global_step"] == sum(steps) > 0  # the counter continued, nothing twice
 
     store = TraceStore(tmp_path / "crash" / "traces")
