@@ -151,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _friendly_errors() -> tuple[type[BaseException], ...]:
+    """Errors whose message names the culprit and the fix: printed as is, without a traceback
+    (a run's ``train.log`` has it)."""
+    from selfimprove.atomic import DiskFullError
     from selfimprove.configio import ConfigError
+    from selfimprove.datafiles import FileFormatError
     from selfimprove.models import ModelLoadError
     from selfimprove.report import ReportError
     from selfimprove.rundir import RunDirError
@@ -162,7 +166,7 @@ def _friendly_errors() -> tuple[type[BaseException], ...]:
     from verifiers.registry import UnknownVerifierError
 
     return (ConfigError, ModelLoadError, RunDirError, TaskError, UnknownVerifierError, VerifyInputError, StoreError,
-            UnknownStrategyError, ReportError)
+            UnknownStrategyError, ReportError, FileFormatError, DiskFullError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,8 @@ from typing import Iterator
 def run_log(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
     """Copy the run's log records to ``<run_dir>/train.log``; trainer step logs go only there.
 
-    ``enabled`` is false on non-zero ranks: one process writes the file.
+    An exception that ends the run is written there with its traceback; the console shows the
+    CLI's one-line message. ``enabled`` is false on non-zero ranks: one process writes the file.
     """
     if not enabled:
         yield
@@ -32,9 +33,16 @@ def run_log(run_dir: Path, *, enabled: bool = True) -> Iterator[None]:
     trainer.addHandler(handler)
     trainer.setLevel(logging.INFO)
     trainer.propagate = False  # the console shows one line per phase, not one per optimizer step
+    failures = logging.getLogger("selfimprove.failure")  # to the file only: the console gets one line
+    failures.addHandler(handler)
+    failures.propagate = False
     try:
         yield
+    except BaseException as exc:
+        failures.error("the run stopped: %s: %s", type(exc).__name__, exc, exc_info=True)
+        raise
     finally:
+        failures.removeHandler(handler)
         root.removeHandler(handler)
         trainer.removeHandler(handler)
         trainer.propagate = True

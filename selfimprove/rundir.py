@@ -1,13 +1,25 @@
-"""The run directory: created once per run, with the resolved config in it."""
+"""The run directory: created once per run, with the resolved config in it.
+
+A start that failed before its first phase (bad task data, a model that would not load) leaves
+only ``config.yaml`` and ``train.log``: the same command reuses such a directory rather than
+refusing it as "already exists". ``--resume`` clears what writes killed midway left behind
+(:func:`remove_leftovers`).
+"""
 
 from __future__ import annotations
 
 import datetime
+import logging
 import shutil
 from pathlib import Path
 
-from selfimprove import configio
+from selfimprove import atomic, configio
 from selfimprove.config import Config
+
+log = logging.getLogger(__name__)
+
+#: What a start leaves before its first phase: a directory holding only these has nothing to lose.
+_BEFORE_FIRST_PHASE = frozenset({"config.yaml", "train.log"})
 
 
 class RunDirError(RuntimeError):
@@ -36,18 +48,34 @@ def name_unnamed(cfg: Config, config_path: str | None) -> Config:
 def prepare(cfg: Config, *, resume: bool = False) -> Path:
     """Create the run directory and save the resolved config in it.
 
-    An existing directory is an error unless resuming (kept as is) or ``run.overwrite``.
+    An existing directory is an error unless resuming (kept as is), ``run.overwrite``, or it holds
+    nothing but what a start that failed before its first phase left (reused).
     """
     path = cfg.run_dir
     if path.exists() and not resume:
-        if not cfg.run.overwrite:
+        if holds_no_phase(path):
+            log.info("reusing %s: an earlier start stopped before its first phase", path)
+        elif not cfg.run.overwrite:
             raise RunDirError(
                 f"run directory {path} already exists; pass --resume to continue it, "
                 f"--set run.overwrite=true to replace it, or choose another --set run.name=..."
             )
-        shutil.rmtree(path)
+        else:
+            shutil.rmtree(path)
     if resume and not path.exists():
         raise RunDirError(f"--resume: run directory {path} does not exist")
     path.mkdir(parents=True, exist_ok=True)
     configio.dump(cfg, path / "config.yaml")
     return path
+
+
+def holds_no_phase(path: Path) -> bool:
+    """Whether ``path`` holds only a config, a log and leftovers of killed writes: no phase's outputs."""
+    return path.is_dir() and all(p.name in _BEFORE_FIRST_PHASE or atomic.is_leftover(p) for p in path.iterdir())
+
+
+def remove_leftovers(run_dir: Path) -> list[Path]:
+    """Delete the temporaries that writes killed midway left in the run directory, its ``checkpoints/``
+    (a whole ``.round-NNN.tmp<pid>/`` model) and ``traces/``. For ``--resume``, on rank 0, before
+    the first phase."""
+    return [p for d in (run_dir, run_dir / "checkpoints", run_dir / "traces") for p in atomic.remove_leftovers(d)]
