@@ -183,8 +183,8 @@ def _settings_lines(results: dict[str, Any]) -> list[str]:
             if "grpo" in tr["schedule"]:
                 parts.append(f"grpo: lr {grpo['learning_rate']:g}, {grpo['prompts_per_step']} x "
                              f"{grpo['num_generations']} per step, {grpo['steps_per_round']} steps per round, loss "
-                             f"{grpo['loss_type']}, epsilon_high {grpo['epsilon_high']}, zero-variance filter "
-                             f"{grpo['drop_zero_variance']}, reuse {grpo['reuse_rollouts']}")
+                             f"{grpo['loss_type']}, epsilon_high {grpo['epsilon_high']}, dynamic sampling "
+                             f"{grpo.get('dynamic_sampling', grpo.get('drop_zero_variance'))}, reuse {grpo['reuse_rollouts']}")
             text = "; ".join(parts)
         lines.append(f"- **{arm}**: {text}")
     return lines

@@ -20,13 +20,27 @@ from rollouts.fields import field
 #: TRL GRPOConfig options that cannot work with our rollout_func (TRL would never use them).
 _NOT_WITH_OUR_ROLLOUTS = frozenset({"use_vllm", "vllm_mode", "vllm_server_base_url", "vllm_server_host"})
 
+#: How the behaviour-vs-trainer ratio is applied (TRL's names for its vLLM-only correction).
+IMPORTANCE_MODES = ("token_truncate", "token_mask", "sequence_truncate", "sequence_mask")
+#: Loss types whose per-token term is -min(r A, clip(r) A): a positive weight on A scales it exactly.
+CORRECTABLE_LOSSES = ("grpo", "bnpo", "dr_grpo", "dapo")
+
 
 @dataclasses.dataclass
 class GRPOOptions:
     learning_rate: float = field(1e-6, help="AdamW learning rate (TRL GRPOConfig.learning_rate).")
     steps_per_round: int = field(8, help="Optimizer steps per grpo round (GRPOConfig.max_steps).")
     lr_scheduler_type: str = field(
-        "constant", help="transformers scheduler; a fresh trainer runs each round, so 'linear' would decay within a round."
+        "constant", help="transformers scheduler over a whole stretch of consecutive grpo rounds (with carry_optimizer; "
+        "else over each round)."
+    )
+    warmup_steps: float = field(
+        0, help="Linear warm-up of the learning rate: a whole number of steps, or a share in [0, 1) of the stretch's "
+        "steps (TrainingArguments.warmup_steps; use a *_with_warmup or decaying lr_scheduler_type). TRL's default: 0."
+    )
+    carry_optimizer: bool = field(
+        True, help="Consecutive grpo rounds share one optimizer: AdamW moments, step count and LR schedule carry over "
+        "(stored with each round's checkpoint, so --resume continues them); false = a fresh optimizer every round."
     )
     num_generations: int = field(8, help="Completions per prompt, the group size G (GRPOConfig.num_generations).")
     prompts_per_step: int = field(4, help="Prompts per optimizer step on each rank (TRL's per-device batch is prompts_per_step x "
@@ -52,8 +66,22 @@ class GRPOOptions:
         help="Train on refinement episodes: a failed attempt gets the verifier's feedback and one revision, "
         "all one completion (feedback tokens masked); reward = the final answer's verification.",
     )
-    drop_zero_variance: bool = field(True, help="Drop groups whose rewards are all equal before the update (DAPO).")
-    refill_passes: int = field(1, help="Extra sampling passes on fresh prompts to replace dropped groups.")
+    dynamic_sampling: str = field(
+        "step", help="DAPO dynamic sampling: 'step' = every optimizer step trains on groups with reward variance "
+        "(flat groups are replaced by groups of fresh prompts, up to refill_passes times); 'round' = flat groups of "
+        "the generate phase are replaced once per round; 'none' = train on every group, as TRL does."
+    )
+    refill_passes: int = field(1, help="Extra sampling passes on fresh prompts to replace flat groups (a step's or a "
+                                "round's); what is still flat after them is trained on and counted (dynamic/flat_left).")
+    importance_correction: str = field(
+        "token_truncate", help="Truncated importance sampling of trainer vs behaviour logprobs, for every backend: "
+        "token_truncate, token_mask, sequence_truncate, sequence_mask (TRL's vllm_importance_sampling_mode), or none."
+    )
+    importance_cap: float = field(3.0, help="Cap C of the importance ratio (TRL's vllm_importance_sampling_clip_max).")
+    max_staleness: int | None = field(
+        4, help="A pre-sampled group more than this many optimizer steps old is sampled afresh instead of trained on "
+        "(None = no limit)."
+    )
     extra: dict[str, Any] = field(factory=dict, help="Any other TRL GRPOConfig keyword, passed as is (checked by name).")
 
     def __post_init__(self) -> None:
@@ -61,6 +89,16 @@ class GRPOOptions:
         if self.gradient_accumulation_steps < 1 or batch % self.gradient_accumulation_steps:
             raise ValueError(f"gradient_accumulation_steps must be >= 1 and divide prompts_per_step x num_generations "
                              f"= {batch}, got {self.gradient_accumulation_steps}")
+        if self.dynamic_sampling not in ("step", "round", "none"):
+            raise ValueError(f"dynamic_sampling must be step, round or none, got {self.dynamic_sampling!r}")
+        if self.importance_correction not in IMPORTANCE_MODES + ("none",):
+            raise ValueError(f"importance_correction must be one of {', '.join(IMPORTANCE_MODES)} or none, "
+                             f"got {self.importance_correction!r}")
+        if self.importance_correction != "none" and self.loss_type not in CORRECTABLE_LOSSES:
+            raise ValueError(f"importance_correction works with loss_type {', '.join(CORRECTABLE_LOSSES)} (the ratio "
+                             f"scales their clipped per-token term); set importance_correction=none for {self.loss_type}")
+        if self.max_staleness is not None and self.max_staleness < 0:
+            raise ValueError(f"max_staleness must be >= 0 or None, got {self.max_staleness}")
         for key in _NOT_WITH_OUR_ROLLOUTS.intersection(self.extra):
             raise ValueError(f"extra.{key} is not supported: selfimprove samples GRPO rollouts with its own engine "
                              "(through TRL's rollout_func), so TRL would load a second vLLM and never generate with it; "
@@ -205,6 +243,7 @@ MOVED_KEYS: dict[str, str] = {
     "train.sft": "train.rft",
     **{f"train.{k}": f"train.rft.{k}" for k in ("samples_per_prompt", "per_prompt_cap", "dedupe", "prefer",
                                                 "accumulate", "restart_from_base", "rationalize", "refine")},
-    "train.curriculum.drop_zero_variance": "train.grpo.drop_zero_variance",
+    "train.curriculum.drop_zero_variance": "train.grpo.dynamic_sampling",
+    "train.grpo.drop_zero_variance": "train.grpo.dynamic_sampling",
     "train.curriculum.refill_passes": "train.grpo.refill_passes",
 }

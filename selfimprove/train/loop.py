@@ -125,6 +125,9 @@ class Loop:
                 "sampling": result.sampling}
 
         def extras(tmp: Path) -> None:
+            if result.files is not None:  # e.g. the optimizer state a next round resumes
+                for path in result.files.iterdir():
+                    shutil.move(str(path), tmp / path.name)
             if result.traces:
                 write_traces(tmp / "rollouts.parquet", result.traces, phase="rollouts", kept=[True] * len(result.traces),
                              sampling=result.sampling)

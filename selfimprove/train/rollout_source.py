@@ -1,21 +1,29 @@
 """TRL ``rollout_func`` backed by our rollout engine, optionally serving pre-sampled groups.
 
 TRL's GRPOTrainer calls ``rollout_func(prompts, trainer)`` with this rank's prompts, each prompt
-repeated ``num_generations`` times in a row, and expects one completion per entry. We answer
-each run of identical prompts with
+repeated ``num_generations`` times in a row, once per optimizer step, and expects one completion
+per entry. We answer each run of identical prompts with
 
-1. the group the round's generate phase already sampled for that prompt (``reuse``): the
-   policy had exactly these weights when the round began, so the first step is on-policy and
-   later steps of the round see samples a few optimizer steps old. TRL has no importance
-   correction for that without vLLM, so keep ``grpo.steps_per_round`` small; or
-2. fresh samples from our engine (shared-prefill KV cache, raw logprobs), recorded as traces.
+1. the group the round's generate phase already sampled for that prompt (``cached``), unless it
+   is more than ``max_staleness`` optimizer steps old: the policy had the round's starting
+   weights then, so at step k of the round the group is k steps stale (its ``staleness``, which
+   the trainer's importance correction and the step's log see); or
+2. a fresh group from our engine, sampled with the trainer's current weights and graded here.
 
-Every fresh completion is kept in :attr:`fresh`; the strategy grades and returns them so the
-store holds every rollout TRL trained on.
+Dynamic sampling per step (``refill_passes`` with ``reserve``): a group whose rewards are all
+equal teaches GRPO nothing, so it is replaced by a group of the next reserve prompt (this
+rank's share of the curriculum's next picks), up to ``refill_passes`` extra passes per step;
+the groups still flat after that are trained on and counted (``dynamic/flat_left``). A replaced
+prompt's ids and reward are what TRL trains on; only TRL's text logs still show the original.
+
+Every completion's reward is computed here (``rollout_reward``, which :func:`rollout_reward`
+returns to TRL), so a replacement is scored against its own reference. Every fresh completion
+is kept in :attr:`fresh`; the strategy returns them so the store holds every rollout TRL
+trained on. Each completion also carries its behaviour log-probabilities (``logprobs``).
 
 With ``episodes`` (``train.grpo.refine``), each completion becomes a refinement episode
 (:mod:`selfimprove.train.refine_episodes`): the output then also carries ``env_mask`` (TRL's
-mask of environment tokens) and ``episode_score``, the reward :func:`episode_reward` returns.
+mask of environment tokens) and the reward is the episode's score; no per-step refill there.
 """
 
 from __future__ import annotations
@@ -26,8 +34,13 @@ from typing import Any, Iterator, Sequence
 
 from rollouts.engine import RolloutEngine, RolloutRequest
 from rollouts.trace import Trace
+from selfimprove.sampling import grade
 from selfimprove.tasks.base import Problem
+from selfimprove.train.curriculum import has_variance
 from selfimprove.train.refine_episodes import RefineEpisodes, trainable_tokens
+from verifiers.runtime import VerifierRuntime
+
+Run = tuple[str, Any, int]  # (prompt key, messages, completions wanted)
 
 
 def prompt_key(messages: Sequence[dict[str, str]]) -> str:
@@ -36,17 +49,27 @@ def prompt_key(messages: Sequence[dict[str, str]]) -> str:
 
 class RolloutSource:
     def __init__(self, engine: RolloutEngine, problems_by_key: dict[str, Problem],
-                 cached: dict[str, list[Trace]] | None = None, episodes: RefineEpisodes | None = None):
+                 cached: dict[str, list[Trace]] | None = None, episodes: RefineEpisodes | None = None, *,
+                 runtime: VerifierRuntime | None = None, reserve: Sequence[Any] = (), refill_passes: int = 0,
+                 max_staleness: int | None = None, start_step: int = 0):
         self.engine = engine
         self.episodes = episodes
+        self.runtime = runtime  # grades fresh groups (None: the caller grades; no rollout_reward then)
         self.problems_by_key = problems_by_key
         self.cached = {k: list(v) for k, v in (cached or {}).items()}
+        self.reserve = list(reserve)  # messages of this rank's replacement prompts, in order of use
+        self.refill_passes = refill_passes if episodes is None else 0
+        self.max_staleness = max_staleness
+        self.start_step = start_step  # the trainer's global step when the round began
+        self.now = 0  # optimizer steps taken in this round (the trainer's step - start_step)
         self.fresh: list[Trace] = []
         self.served_cached = 0
+        self.stale_dropped = 0  # cached completions not served: older than max_staleness
+        self.replaced = self.flat_left = 0  # per-step dynamic sampling: groups swapped / still flat
 
-    def _runs(self, prompts: Sequence[Any]) -> list[tuple[str, Any, int]]:
+    def _runs(self, prompts: Sequence[Any]) -> list[Run]:
         """Consecutive runs of identical prompts: (key, messages, length)."""
-        runs: list[tuple[str, Any, int]] = []
+        runs: list[Run] = []
         for messages in prompts:
             key = prompt_key(messages)
             if runs and runs[-1][0] == key:
@@ -56,6 +79,8 @@ class RolloutSource:
         return runs
 
     def __call__(self, prompts: list[Any], trainer: Any = None) -> dict[str, list]:
+        if trainer is not None:
+            self.now = trainer.state.global_step - self.start_step
         with self._generation_model(trainer):
             # On every rank, before anything else: a rank whose groups all come from the cache samples
             # nothing, yet a vLLM server's weights are pushed by the main process only (others wait).
@@ -85,49 +110,89 @@ class RolloutSource:
                 self.engine.model = own
 
     def _rollouts(self, prompts: list[Any]) -> dict[str, list]:
-        tok = self.engine.tokenizer
         runs = self._runs(prompts)
         served: list[list[Trace] | None] = []
-        need: dict[int, list[tuple[int, str, Any]]] = {}  # group size -> [(run index, key, messages)]
-        for i, (key, messages, n) in enumerate(runs):
+        staleness: list[int] = []
+        for key, messages, n in runs:
             group = self.cached.get(key, [])
+            if group and self.max_staleness is not None and self.now > self.max_staleness:
+                self.stale_dropped += len(group)  # too old to train on: sampled afresh below
+                group = self.cached[key] = []
             if len(group) >= n:
                 served.append(group[:n])
                 self.cached[key] = group[n:]
                 self.served_cached += n
+                staleness.append(self.now)
             else:
                 served.append(None)
-                need.setdefault(n, []).append((i, key, messages))
-        for n, items in need.items():
-            requests = [self._request(key, messages) for _, key, messages in items]
-            traces = self.engine.generate(requests, num_samples=n)
-            self.engine.seed += 1  # the next call must not redraw the same samples
-            self.fresh += traces
-            for j, (i, _, _) in enumerate(items):
-                served[i] = traces[j * n : (j + 1) * n]
+                staleness.append(0)
+        missing = [i for i, group in enumerate(served) if group is None]
+        for i, group in zip(missing, self._sample([runs[i] for i in missing])):
+            served[i] = group
+        if self.refill_passes and self.runtime is not None:
+            self._refill(runs, served, staleness)
         if self.episodes is not None:
             return self._episode_output(runs, served)
-        out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": []}
-        for (key, messages, n), group in zip(runs, served):
-            prompt_ids = tok(self.engine.render(messages), add_special_tokens=False).input_ids
+        out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "staleness": []}
+        if self.runtime is not None:
+            out["rollout_reward"] = []
+        for (key, messages, n), group, age in zip(runs, served, staleness):
+            prompt_ids = self._prompt_ids(messages)
             for t in group:
-                ids, logprobs = trainable_tokens(t, tok.eos_token_id)
+                ids, logprobs = trainable_tokens(t, self.engine.tokenizer.eos_token_id)
                 out["prompt_ids"].append(prompt_ids)
                 out["completion_ids"].append(ids)
                 out["logprobs"].append(logprobs)
+                out["staleness"].append(age)
+                if self.runtime is not None:
+                    out["rollout_reward"].append(float(t.verification.score))
         return out
 
-    def _episode_output(self, runs: list[tuple[str, Any, int]], served: list[list[Trace]]) -> dict[str, list]:
+    def _sample(self, runs: Sequence[Run]) -> list[list[Trace]]:
+        """A fresh group for each run, from the current weights (graded when we have a runtime)."""
+        groups: list[list[Trace]] = [[] for _ in runs]
+        by_size: dict[int, list[int]] = {}
+        for i, (_, _, n) in enumerate(runs):
+            by_size.setdefault(n, []).append(i)
+        for n, items in by_size.items():
+            traces = self.engine.generate([self._request(runs[i][0], runs[i][1]) for i in items], num_samples=n)
+            self.engine.seed += 1  # the next call must not redraw the same samples
+            if self.runtime is not None and self.episodes is None:  # episodes grade their own attempts
+                grade(traces, self.runtime)
+            self.fresh += traces
+            for j, i in enumerate(items):
+                groups[i] = traces[j * n : (j + 1) * n]
+        return groups
+
+    def _refill(self, runs: list[Run], served: list[list[Trace]], staleness: list[int]) -> None:
+        """Swap flat groups for groups of reserve prompts (DAPO's dynamic sampling, per step)."""
+        for _ in range(self.refill_passes):
+            flat = [i for i, group in enumerate(served) if not has_variance(group)]
+            take = min(len(flat), len(self.reserve))
+            if not take:
+                break
+            flat, picks = flat[:take], [self.reserve.pop(0) for _ in range(take)]
+            candidates = [(prompt_key(m), m, runs[i][2]) for i, m in zip(flat, picks)]
+            for i, run, group in zip(flat, candidates, self._sample(candidates)):
+                if has_variance(group):
+                    runs[i], served[i], staleness[i] = run, group, 0
+                    self.replaced += 1
+        self.flat_left += sum(not has_variance(group) for group in served)
+
+    def _prompt_ids(self, messages: Any) -> list[int]:
+        return self.engine.tokenizer(self.engine.render(messages), add_special_tokens=False).input_ids
+
+    def _episode_output(self, runs: list[Run], served: list[list[Trace]]) -> dict[str, list]:
         out: dict[str, list] = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "env_mask": [],
-                                "episode_score": []}
+                                "rollout_reward": []}
         for (key, messages, n), group in zip(runs, self.episodes.build(served)):
-            prompt_ids = self.engine.tokenizer(self.engine.render(messages), add_special_tokens=False).input_ids
+            prompt_ids = self._prompt_ids(messages)
             for episode in group:
                 out["prompt_ids"].append(prompt_ids)
                 out["completion_ids"].append(episode.completion_ids)
                 out["logprobs"].append(episode.logprobs)
                 out["env_mask"].append(episode.env_mask)
-                out["episode_score"].append(episode.score)
+                out["rollout_reward"].append(episode.score)
         return out
 
     def _request(self, key: str, messages: Any) -> RolloutRequest:
@@ -164,9 +229,9 @@ def _without_zero3_step_hook(engine: Any) -> Iterator[None]:
         offload.fwd_pre_hook = offload.module.register_forward_pre_hook(hook, prepend=True)
 
 
-def episode_reward(prompts: list[Any], completions: list[Any], episode_score: list[float] | None = None,
+def rollout_reward(prompts: list[Any], completions: list[Any], rollout_reward: list[float] | None = None,
                    **kwargs: Any) -> list[float]:
-    """TRL reward function for refinement episodes: the score graded during the rollout."""
-    if episode_score is None or len(episode_score) != len(completions):
-        raise ValueError("episode_reward needs rollout_func's episode_score (train.grpo.refine with RolloutSource)")
-    return [float(x) for x in episode_score]
+    """TRL reward function: the score :class:`RolloutSource` graded each completion with."""
+    if rollout_reward is None or len(rollout_reward) != len(completions):
+        raise ValueError("rollout_reward needs rollout_func's rollout_reward (a RolloutSource with a runtime)")
+    return [float(x) for x in rollout_reward]

@@ -39,7 +39,8 @@ class _QuietLog(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
             # disable=None: shown on a terminal only, so CI logs and redirected runs stay clean.
-            self.bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False, disable=None)
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.desc, unit="step", leave=False,
+                            disable=None)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.bar is not None:
@@ -57,7 +58,7 @@ class _QuietLog(TrainerCallback):
             self.bar = None
 
 
-def train_quietly(trainer, desc: str | None = None):
+def train_quietly(trainer, desc: str | None = None, resume_from_checkpoint: str | None = None):
     """``trainer.train()`` with its log dicts sent to the log file instead of stdout."""
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(_QuietLog(desc or type(trainer).__name__))
@@ -67,7 +68,7 @@ def train_quietly(trainer, desc: str | None = None):
         # around each rollout; nothing a user can change, and it would repeat every round.
         warnings.filterwarnings("ignore", message=".*(is_gradient_checkpointing|gradient_checkpointing_(dis|en)able)",
                                 category=FutureWarning)
-        return trainer.train()
+        return trainer.train(resume_from_checkpoint=resume_from_checkpoint)
 
 
 def release(trainer, keep) -> None:  # noqa: ANN001 - a transformers Trainer and the policy's module

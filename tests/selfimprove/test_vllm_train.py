@@ -21,7 +21,7 @@ def test_rft_then_grpo_round_sample_every_phase_from_the_current_weights(tmp_pat
     sets = ["run.name=vllm", f"run.output_dir={tmp_path}", "rollouts.backend=vllm", "train.rounds=2",
             "train.schedule=[rft, grpo]", "train.prompts_per_round=8", "train.rft.samples_per_prompt=4",
             "train.rft.rationalize.max_prompts=2", "train.grpo.num_generations=4", "train.grpo.prompts_per_step=2",
-            "train.grpo.steps_per_round=2", "train.grpo.reuse_rollouts=false", "train.grpo.drop_zero_variance=false",
+            "train.grpo.steps_per_round=2", "train.grpo.reuse_rollouts=false", "train.grpo.dynamic_sampling=none",
             "task.num_test=8", "sampling.num_samples=2", "sampling.max_new_tokens=32"]
     cmd = [sys.executable, "-m", "selfimprove.cli", "train", "--config", "configs/quickstart.yaml"]
     done = subprocess.run(cmd + [a for s in sets for a in ("--set", s)], cwd=REPO, capture_output=True, text=True,

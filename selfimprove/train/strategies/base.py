@@ -37,6 +37,8 @@ class RoundData:
     generated: list[Trace]  # this round's graded first attempts
     training: list[Trace] = dataclasses.field(default_factory=list)  # e.g. rft: kept verified traces
     groups: dict[str, list[Trace]] = dataclasses.field(default_factory=dict)  # e.g. grpo: groups by problem id
+    reserve: list[Problem] = dataclasses.field(default_factory=list)  # e.g. grpo: prompts to draw during the update
+    previous_checkpoint: str | None = None  # the policy's checkpoint as the round began (None = the base model)
 
 
 @dataclasses.dataclass
@@ -46,6 +48,7 @@ class UpdateResult:
     traces: list[Trace] = dataclasses.field(default_factory=list)  # rollouts sampled during the update (graded)
     sampling: dict[str, Any] = dataclasses.field(default_factory=dict)  # how ``traces`` were sampled
     log_history: list[dict[str, Any]] = dataclasses.field(default_factory=list)  # the trainer's log dicts
+    files: Path | None = None  # a directory whose files are saved with the round's checkpoint (optimizer state)
 
 
 class Strategy:

@@ -21,7 +21,7 @@ TINY = ["model.name=tiny-random", "run.device=cpu", "task.num_train=12", "task.n
 @pytest.mark.parametrize("config, extra", [
     ("code_rft.yaml", ["train.rft.samples_per_prompt=2", "train.rft.refine.max_prompts=2"]),
     ("code_grpo.yaml", ["train.schedule=[grpo]", "train.grpo.steps_per_round=1", "train.grpo.num_generations=2",
-                        "train.grpo.prompts_per_step=2", "train.grpo.drop_zero_variance=false"]),
+                        "train.grpo.prompts_per_step=2", "train.grpo.dynamic_sampling=none"]),
 ])
 def test_code_config_runs_a_round(tmp_path, config, extra):
     cfg = load_config(REPO / "configs" / config, [*TINY, *extra, f"run.output_dir={tmp_path}", "run.name=r"])

@@ -12,7 +12,7 @@ from selfimprove.tasks.base import Problem
 from selfimprove.train.loop import run_train
 from selfimprove.train.refine_episodes import RefineEpisodes
 from selfimprove.store import TraceStore
-from selfimprove.train.rollout_source import RolloutSource, episode_reward, prompt_key
+from selfimprove.train.rollout_source import RolloutSource, prompt_key, rollout_reward
 from tests.support import TOY_VERIFIER, tiny_overrides
 from verifiers.runtime import VerifierRuntime
 
@@ -62,9 +62,9 @@ def test_rollout_source_emits_masks_and_scores_and_the_reward_reads_them(tiny):
         out = source([messages] * 4, None)
     assert len(out["completion_ids"]) == 4 and len(source.fresh) == 4
     assert [len(m) for m in out["env_mask"]] == [len(c) for c in out["completion_ids"]]
-    assert episode_reward(None, [""] * 4, **{"episode_score": out["episode_score"]}) == out["episode_score"]
-    with pytest.raises(ValueError, match="episode_score"):
-        episode_reward(None, [""] * 4)
+    assert rollout_reward(None, [""] * 4, **{"rollout_reward": out["rollout_reward"]}) == out["rollout_reward"]
+    with pytest.raises(ValueError, match="rollout_reward"):
+        rollout_reward(None, [""] * 4)
 
 
 def test_grpo_round_on_refinement_episodes(tmp_path):
