@@ -225,7 +225,7 @@ def run_train(cfg: Config, *, resume: bool = False, quiet: bool = False) -> list
     with run_log(run_dir, enabled=distributed.world().is_main), cfg.verifier.runtime() as runtime:
         loop = Loop(cfg, run_dir, runtime, quiet=quiet)
         if resume:
-            orphans = loop.store.remove_orphans() if loop.world.is_main else []
+            orphans = (loop.store.remove_orphans() + rundir.remove_leftovers(run_dir)) if loop.world.is_main else []
             loop.console.say(f"resuming {run_dir}: {len(loop.state.completed)} phases done, step {loop.state.global_step}"
                              + (f", removed {len(orphans)} uncommitted file(s)" if orphans else ""))
         loop.tracker.log_config(configio.to_dict(cfg))

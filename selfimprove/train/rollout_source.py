@@ -66,6 +66,7 @@ class RolloutSource:
         self.served_cached = 0
         self.stale_dropped = 0  # cached completions not served: older than max_staleness
         self.replaced = self.flat_left = 0  # per-step dynamic sampling: groups swapped / still flat
+        self.candidates = 0  # groups sampled on reserve prompts (kept or not; all are in ``fresh``)
 
     def _runs(self, prompts: Sequence[Any]) -> list[Run]:
         """Consecutive runs of identical prompts: (key, messages, length)."""
@@ -173,6 +174,7 @@ class RolloutSource:
                 break
             flat, picks = flat[:take], [self.reserve.pop(0) for _ in range(take)]
             candidates = [(prompt_key(m), m, runs[i][2]) for i, m in zip(flat, picks)]
+            self.candidates += len(candidates)
             for i, run, group in zip(flat, candidates, self._sample(candidates)):
                 if has_variance(group):
                     runs[i], served[i], staleness[i] = run, group, 0

@@ -10,8 +10,8 @@ Issue #28's rehearsal of the multi-GPU path on CPU (gloo). Each test here failed
   reported success (``test_a_grpo_round_takes_its_configured_steps_on_one_rank``), and the store
   kept only rank 0's share of the rollouts the update trained on (the 4-rank test).
 
-The 4-rank test runs ``configs/grpo.yaml`` as shipped (an rft round, then grpo) under ZeRO-3, with
-only the model swapped for the tiny random one and two rounds instead of three.
+The 4-rank test runs ``configs/grpo.yaml`` as shipped (an rft round, then two grpo rounds that share
+one optimizer) under ZeRO-3, with only the model swapped for the tiny random one and 4 steps a round.
 """
 
 from __future__ import annotations
@@ -77,16 +77,22 @@ def test_a_grpo_round_takes_its_configured_steps_on_one_rank(tmp_path):
 def test_four_ranks_run_the_shipped_grpo_config_under_zero3(tmp_path):
     out = tmp_path / "runs"
     run(["bash", "launch/torchrun.sh", "--nproc", "4", "--", "train", "--config", "configs/grpo.yaml", *TINY_MODEL,
-         "--set", f"run.output_dir={out}", "--set", "train.rounds=2",
-         "--set", "train.deepspeed=configs/deepspeed/zero3.json"], tmp_path / "train.log",
-        env=job_env(OMP_NUM_THREADS="1"))
+         "--set", f"run.output_dir={out}", "--set", "train.grpo.steps_per_round=4", "--set", "train.eval_every=3",
+         "--set", "train.keep_checkpoints=3", "--set", "train.deepspeed=configs/deepspeed/zero3.json"],
+        tmp_path / "train.log", env=job_env(OMP_NUM_THREADS="1"))
     run_dir = _only_run_dir(out)
     state = json.loads((run_dir / "state.json").read_text())
-    assert state["rounds_done"] == 2 and state["completed"][-1] == "2:eval"
-    (grpo,) = _grpo_steps(run_dir)
-    g = {"steps": 8, "prompts_per_step": 4, "num_generations": 8}  # configs/grpo.yaml
-    assert grpo["train/steps"] == g["steps"]
-    # Every rank's share of the update's rollouts is in the store: 8 steps x 4 prompts x 4 ranks x 8 samples.
-    rollouts = pq.read_table(run_dir / "traces" / "round-002" / "rollouts.parquet").num_rows
-    assert rollouts == grpo["train/sampled_fresh"]
-    assert rollouts + grpo["train/served_cached"] == g["steps"] * g["prompts_per_step"] * 4 * g["num_generations"]
+    assert state["rounds_done"] == 3 and state["completed"][-1] == "3:eval"
+    rounds = _grpo_steps(run_dir)
+    g = {"steps": 4, "prompts_per_step": 4, "num_generations": 8}  # configs/grpo.yaml, 4 steps a round
+    assert [r["train/steps"] for r in rounds] == [g["steps"]] * 2
+    # One optimizer over the grpo stretch (rounds 2-3): round 3's trainer resumed round 2's ZeRO-3 state.
+    assert [r["train/stretch_steps"] for r in rounds] == [4, 8]
+    assert (run_dir / "checkpoints" / "round-002" / "latest").exists()  # DeepSpeed's checkpoint, every rank's shard
+    for r, round in zip(rounds, (2, 3)):
+        # Every rank's share of the update's rollouts is in the store; what it trained on is 4 steps x 4 prompts
+        # x 4 ranks x 8 samples (flat candidate groups of the per-step refills are stored, not trained on).
+        rollouts = pq.read_table(run_dir / "traces" / f"round-00{round}" / "rollouts.parquet").num_rows
+        assert rollouts == r["train/sampled_fresh"]
+        trained = rollouts + r["train/served_cached"] - g["num_generations"] * r["dynamic/candidates"]
+        assert trained + g["num_generations"] * r["dynamic/replaced"] == g["steps"] * g["prompts_per_step"] * 4 * 8

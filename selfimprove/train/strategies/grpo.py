@@ -202,7 +202,7 @@ class GRPO(Strategy):
         fresh = [t for part in distributed.gather_objects(source.fresh) for t in part]
         revisions = [t for part in distributed.gather_objects(revisions) for t in part]
         counts = [sum(x) for x in zip(*distributed.gather_objects(
-            [source.served_cached, source.stale_dropped, source.replaced, source.flat_left]))]
+            [source.served_cached, source.stale_dropped, source.replaced, source.flat_left, source.candidates]))]
         if counts[3]:
             log.warning("grpo round %d: %d group(s) were still flat after train.grpo.refill_passes=%d extra pass(es) "
                         "(trained on; they move nothing)", data.round, counts[3], g.refill_passes)
@@ -214,6 +214,7 @@ class GRPO(Strategy):
                      "train/completion_length": mean_logged(history, "completions/mean_length"),
                      "train/groups": len(data.groups), "train/served_cached": counts[0],
                      "train/stale_dropped": counts[1], "dynamic/replaced": counts[2], "dynamic/flat_left": counts[3],
+                     "dynamic/candidates": counts[4], "train/stretch_steps": trainer.state.global_step,
                      "train/sampled_fresh": len(fresh), "train/revisions": len(revisions),
                      "train/revisions_correct": sum(t.verification.correct for t in revisions)},
         )
