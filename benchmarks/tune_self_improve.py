@@ -9,8 +9,10 @@ splits are unchanged), checked to share no canonical key with train, val, test o
 Each variant is ``ours`` (configs/benchmark_self_improve.yaml) plus config overrides, trained from
 the base model on the benchmark's train split, with its budget and clock
 (``self_improve_bench.arms.run_loop_arm``), then scored greedy on the dev split at ``--eval-cap``.
-``ours`` and ``plain_rft`` (the benchmark's textbook-RFT arm) are always in the run; every variant
-gets a 95% paired bootstrap interval of its difference from each.
+The baselines, ``ours`` and ``plain_rft`` (the benchmark's textbook-RFT arm) unless ``--baselines``
+names other benchmark arms, are always in the run; every variant gets a 95% paired bootstrap
+interval of its difference from each. ``--set train.rounds=N --budget-minutes BIG`` compares
+variants at a fixed number of rounds (optimizer steps) instead of a wall-clock budget.
 
     python benchmarks/tune_self_improve.py --variant star_all='train.rft.rationalize.max_prompts=null'
     python benchmarks/tune_self_improve.py --resume --variant ...   # adds variants to the run in --out
@@ -69,10 +71,10 @@ def parse_variant(text: str) -> tuple[str, list[str]]:
     return name, overrides
 
 
-def variant_overrides(name: str, given: dict[str, list[str]]) -> list[str]:
+def variant_overrides(name: str, given: dict[str, list[str]], baselines: tuple[str, ...] = BASELINES) -> list[str]:
     from benchmarks.self_improve_bench.arms import LOOP_ARMS
 
-    return LOOP_ARMS.get(name, []) if name in BASELINES else given[name]
+    return LOOP_ARMS.get(name, []) if name in baselines else given[name]
 
 
 # -- one variant, in its own process ------------------------------------------------------------
@@ -115,6 +117,7 @@ def table(results: dict[str, Any]) -> str:
     family = results["family"]
     strata = [family[i] for i in ids]
     rows = {name: [v["dev"][i] for i in ids] for name, v in results["variants"].items()}
+    baselines = tuple(results["settings"].get("baselines", BASELINES))
 
     def ci(x) -> str:
         return f"{x.estimate:+.3f} [{x.low:+.3f}, {x.high:+.3f}]"
@@ -122,17 +125,17 @@ def table(results: dict[str, Any]) -> str:
     lines = [f"Dev split: {len(ids)} problems ({', '.join(sorted(set(strata)))}), greedy pass@1 at "
              f"{results['settings']['eval_cap']} tokens; budget {results['settings']['budget_minutes']:g} min per "
              "variant. Intervals: 95% paired bootstrap over problems, stratified by family.", "",
-             "| variant | overrides | rounds | train min | dev greedy pass@1 | - ours | - plain_rft | truncated |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"| variant | overrides | rounds | train min | dev greedy pass@1 | {' | '.join(f'- {b}' for b in baselines)} "
+             "| truncated |", "|---|---|---|---|---|" + "---|" * len(baselines) + "---|"]
     for name, v in results["variants"].items():
         m = bootstrap_mean(rows[name], strata=strata)
         diffs = [ci(paired_difference(rows[name], rows[b], strata=strata)) if b in rows and b != name else "-"
-                 for b in BASELINES]
+                 for b in baselines]
         counted = sum(r["counted"] for r in v["training"]["rounds"])
-        what = f"(the benchmark's {name} arm)" if name in BASELINES else "; ".join(f"`{o}`" for o in v["overrides"])
+        what = f"(the benchmark's {name} arm)" if name in baselines else "; ".join(f"`{o}`" for o in v["overrides"])
         lines.append(f"| {name} | {what} | {counted} | "
                      f"{v['training']['train_min']:.1f} | {m.estimate:.3f} [{m.low:.3f}, {m.high:.3f}] | "
-                     f"{diffs[0]} | {diffs[1]} | {v['truncated']:.2f} |")
+                     f"{' | '.join(diffs)} | {v['truncated']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -151,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-cap", type=int, default=192, help="max new tokens when scoring (the benchmark's record: 192)")
     p.add_argument("--model", default="builtin:smollm2-135m-instruct")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--baselines", nargs="+", default=list(BASELINES),
+                   help="benchmark arms in every run, each variant compared with them (default: ours plain_rft)")
     p.add_argument("--set", dest="common", action="append", default=[], metavar="KEY=VALUE",
                    help="config override for every variant and baseline (e.g. smaller rounds for a smoke run)")
     p.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
@@ -159,10 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.render is not None:
         return render(args.render)
 
+    from benchmarks.self_improve_bench.arms import LOOP_ARMS
+
     given = dict(args.variant)
-    names = [*BASELINES, *given]
+    baselines = tuple(args.baselines)
+    unknown = [b for b in baselines if b not in LOOP_ARMS]
+    if unknown:
+        raise SystemExit(f"--baselines: {unknown} are not loop arms of the benchmark ({', '.join(LOOP_ARMS)})")
+    names = [*baselines, *given]
     settings = {"budget_minutes": args.budget_minutes, "dev": args.dev, "eval_cap": args.eval_cap,
                 "model": args.model, "threads": args.threads, "split": benchmark_split(), "common": args.common}
+    if baselines != BASELINES:  # records before --baselines existed keep their settings as they were
+        settings["baselines"] = list(baselines)
     path = args.out / "results.json"
     if args.resume and path.exists():
         results = record.load(path)
@@ -178,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                    "leakage_check": "passed: no canonical key in two of train / val / test / ood / dev",
                    "variants": {}}
     for name in names:
-        overrides = variant_overrides(name, given)
+        overrides = variant_overrides(name, given, baselines)
         done = results["variants"].get(name)
         if done is not None:
             if done["overrides"] != overrides:

@@ -185,7 +185,9 @@ class GRPO(Strategy):
         train_quietly(trainer, resume_from_checkpoint=str(resume) if resume is not None else None)
         steps = trainer.state.global_step - start
         files = None
-        if g.carry_optimizer and steps == g.steps_per_round and self._stretch_goes_on(data.round):
+        # Saved whenever the schedule's next round is grpo, even past train.rounds: a run extended with
+        # more rounds (or one round per process, as benchmarks run it) continues the same optimizer.
+        if g.carry_optimizer and steps == g.steps_per_round and self.cfg.train.strategy_for(data.round + 1) == self.name:
             files = self.work_dir / f"training-state-{data.round:03d}"
             save_training_state(trainer, files)  # every rank: the next round's trainer resumes from it
             distributed.barrier()
@@ -236,7 +238,8 @@ class GRPO(Strategy):
         """(optimizer state to resume from, the trainer's global step at the round's start, max_steps).
 
         With ``carry_optimizer`` a stretch of consecutive grpo rounds is one schedule: ``max_steps``
-        covers what is left of it, and a round that follows a grpo round resumes that round's optimizer.
+        covers what is left of it as ``train.rounds`` plans it (a run extended later re-plans the rest
+        of its schedule), and a round that follows a grpo round resumes that round's optimizer.
         """
         from selfimprove.train.grpo_trainer import training_state_of
 
@@ -260,6 +263,3 @@ class GRPO(Strategy):
         while end < self.cfg.train.rounds and self.cfg.train.strategy_for(end + 1) == self.name:
             end += 1
         return end
-
-    def _stretch_goes_on(self, round: int) -> bool:
-        return self._stretch_end(round) > round

@@ -39,7 +39,7 @@ def test_optimizer_and_schedule_carry_over_a_stretch_and_fresh_samples_have_rati
     ckpts = tmp_path / "carry" / "checkpoints"
     assert [json.loads((ckpts / f"round-00{r}" / "trainer_state.json").read_text())["global_step"]
             for r in (1, 2)] == [2, 4]
-    assert (ckpts / "round-002" / "optimizer.pt").exists() and not (ckpts / "round-003" / "optimizer.pt").exists()
+    assert (ckpts / "round-003" / "optimizer.pt").exists()  # a run extended by more grpo rounds continues it
     # Fresh fp32 samples: the trainer's log-probabilities are the engine's, ratio 1 within 1e-4.
     assert all(abs(m["trainer/offpolicy/ratio_max"] - 1) < 1e-4 for m in lines)
     assert all(abs(m["trainer/offpolicy/ratio_mean"] - 1) < 1e-4 and m["trainer/offpolicy/clipped"] == 0 for m in lines)
