@@ -211,9 +211,7 @@ class TrainConfig:
         None, help="Peak TFLOP/s of one device for the MFU estimate (throughput/mfu); None = look it up for known "
         "GPUs (H100/H200 989 bf16 dense), none on a CPU."
     )
-    gradient_checkpointing: bool = field(
-        False, help="Recompute activations in the backward pass (both strategies): less memory, ~30% more compute."
-    )
+    gradient_checkpointing: bool = field(False, help="Recompute activations in the backward pass: less memory, ~30% more compute.")
     rft: RFTOptions = field(factory=RFTOptions, help="Options of the rft strategy (TRL SFTTrainer).")
     grpo: GRPOOptions = field(factory=GRPOOptions, help="Options of the grpo strategy (TRL GRPOTrainer).")
     lora: LoraOptions = field(factory=LoraOptions, help="Parameter-efficient training through peft.")
