@@ -95,7 +95,9 @@ def arm_config(args: argparse.Namespace, arm: str, seed: int | None = None):
     name = arm if seed == args.seed else f"{arm}-seed{seed}"
     sets = [f"run.output_dir={args.out / 'runs'}", f"run.name={name}", f"run.seed={seed}",
             f"eval.max_problems={args.loop_eval_problems}", "train.eval_before=false", "train.rounds=1000",
-            "train.time_budget_minutes=null", "train.keep_checkpoints=1000", *args.loop_sets, *args.overrides]
+            "train.time_budget_minutes=null", "train.keep_checkpoints=1000",
+            "train.empty_rounds_limit=0",  # an arm records a round that gave nothing to learn; it does not stop
+            *args.loop_sets, *args.overrides]
     if arm == "random":
         sets.append("train.reward=random")
     return load_config(CONFIG, sets)

@@ -19,6 +19,9 @@ TINY = {
     "task.ops": "['-']", "task.num_train": 38, "task.num_test": 16, "sampling.max_new_tokens": 6,
     "sampling.temperature": 1.0, "train.rft.samples_per_prompt": 8, "train.rft.rationalize.enabled": False,
     "train.rft.batch_size": 8,
+    # A random model may verify nothing in a round: these runs test the loop's mechanics, not whether it
+    # stops on rounds with nothing to learn (tests/selfimprove/train/test_empty_rounds.py does).
+    "train.empty_rounds_limit": 0,
 }
 
 #: The multi-rank runs (tests/launch): 8 held-out problems x 4 samples; 16 prompts x 8 attempts;

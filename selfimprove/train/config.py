@@ -203,6 +203,10 @@ class TrainConfig:
         None, help="Start no new round after this much wall-clock time excluding evaluation (None = no limit)."
     )
     keep_checkpoints: int = field(1, help="Round checkpoints kept on disk (older ones are deleted; >= 1 for resume).")
+    empty_rounds_limit: int = field(
+        1, help="Stop the run after this many rounds in a row that gave the update nothing to learn from (the verifier "
+        "graded none of a phase's traces, or 0 optimizer steps); each is a warning. 0 = only warn."
+    )
     deepspeed: str | None = field(
         None, help="DeepSpeed JSON config for both strategies' trainers (configs/deepspeed/zero2.json, zero3.json, "
         "zero3_offload.json); None = plain DDP or one process."

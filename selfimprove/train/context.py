@@ -118,4 +118,5 @@ class SamplingPhase:
         ledger.log(metrics | {f"time/{self.name}_s": seconds}, self.round)
         ledger.complete(self.round, self.name, seconds)
         ledger.console.phase(self.round, self.name, seconds, sampling_line(metrics, self.name))
+        ledger.empty.sampled(self.round, self.name, traces)
         self.traces, self.kept, self.committed = traces, list(kept), True

@@ -10,6 +10,7 @@ same order; rank 0 writes, and the others re-read what it wrote.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,8 +21,11 @@ from selfimprove.console import Console
 from selfimprove.sampling import sampling_record
 from selfimprove.store import TraceStore
 from selfimprove.tracking import Tracker
+from selfimprove.train.empty_rounds import EmptyRounds
 from selfimprove.train.state import TrainState
 from selfimprove.train.throughput import RoundClock
+
+log = logging.getLogger(__name__)
 
 
 class Ledger:
@@ -30,6 +34,7 @@ class Ledger:
         self.cfg, self.run_dir, self.store, self.state, self.world = cfg, run_dir, store, state, world
         self.tracker, self.console = tracker, console
         self.clock = RoundClock()  # where the current round's time goes (throughput/* metrics)
+        self.empty = EmptyRounds(cfg.train.empty_rounds_limit, self.warn)  # rounds that gave nothing to learn
 
     def commit(self, round: int, phase: str, traces: list[Trace], kept: Sequence[bool], num_samples: int) -> None:
         """The phase's traces into the store (``num_samples`` per prompt, for the sampling record)."""
@@ -55,3 +60,10 @@ class Ledger:
 
     def log(self, metrics: dict[str, Any], round: int, step: int | None = None) -> None:
         self.tracker.log({"round": round, **metrics}, step=self.state.global_step if step is None else step)
+
+    def warn(self, round: int, metric: str, message: str) -> None:
+        """A warning a person must see: on the console and in ``train.log`` (through logging), and as
+        ``metric`` in ``metrics.jsonl``."""
+        if self.world.is_main:
+            log.warning(message)
+        self.log({metric: 1}, round)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import math
 import warnings
 from typing import Any
 
@@ -58,10 +59,37 @@ class _QuietLog(TrainerCallback):
             self.bar = None
 
 
+class NonFiniteUpdateError(RuntimeError):
+    """An optimizer step produced a non-finite loss, gradient norm or weight: the update is void."""
+
+
+class _FiniteGuard(TrainerCallback):
+    """Stop ``train()`` at the first logged step whose loss or gradient norm is not finite.
+
+    Every rank logs the same reduced values, so every rank raises at the same step. The weights
+    in memory are spoilt by then; the loop does not commit them (see ``Loop.train``).
+    """
+
+    def on_log(self, args, state, control, logs: dict[str, Any] | None = None, **kwargs):
+        bad = {k: v for k in ("loss", "grad_norm") if isinstance(v := (logs or {}).get(k), (int, float))
+               and not math.isfinite(v)}
+        if bad:
+            raise NonFiniteUpdateError(f"step {state.global_step}: " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+
+
+def check_finite(model) -> None:  # noqa: ANN001 - a torch module
+    """Raise :class:`NonFiniteUpdateError` naming the first parameter that holds inf or NaN."""
+    for name, param in model.named_parameters():
+        if not torch.isfinite(param).all():
+            raise NonFiniteUpdateError(f"after the update, parameter {name} holds inf or NaN")
+
+
 def train_quietly(trainer, desc: str | None = None, resume_from_checkpoint: str | None = None):
-    """``trainer.train()`` with its log dicts sent to the log file instead of stdout."""
+    """``trainer.train()`` with its log dicts sent to the log file instead of stdout, stopped by a
+    non-finite loss or gradient norm (:class:`NonFiniteUpdateError`)."""
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(_QuietLog(desc or type(trainer).__name__))
+    trainer.add_callback(_FiniteGuard())
     with warnings.catch_warnings():
         # TRL and peft read transformers' deprecated `is_gradient_checkpointing` (every GRPO step), and
         # TRL's unwrap_model_for_generation calls the deprecated gradient_checkpointing_disable/enable
