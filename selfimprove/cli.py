@@ -43,16 +43,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from selfimprove import distributed, rundir
+    from selfimprove.train import preemption
     from selfimprove.train.loop import run_train
 
-    if args.resume:
+    if args.resume == "yes":
         from selfimprove.config import load_config
         from selfimprove.rundir import RunDirError
 
         if load_config(args.config, args.overrides).run.name in ("", "auto"):
             raise RunDirError("--resume needs the run's name: add --set run.name=<the name of the run directory>")
-    run_train(_load(args), resume=args.resume)
+    cfg = _load(args)
+    resume = args.resume == "yes"
+    if args.resume == "auto":  # rank 0 decides, before any rank's start writes to the directory
+        distributed.init()
+        resume = distributed.broadcast_object(cfg.run_dir.is_dir() and not rundir.holds_no_phase(cfg.run_dir))
+    try:
+        with preemption.handle_signals(_resume_command(args, cfg), announce=distributed.world().is_main):
+            run_train(cfg, resume=resume)
+    except preemption.Preempted as exc:  # stopped at a safe point: every rank got here at the same one
+        if distributed.world().is_main:
+            print(f"selfimprove train: {exc}", file=sys.stderr, flush=True)
+        distributed.shutdown()
+        return preemption.EXIT_CODE
     return 0
+
+
+def _resume_command(args: argparse.Namespace, cfg) -> str:  # noqa: ANN001 - a Config
+    """The command that continues this run: its config file, its overrides with the run's name, --resume."""
+    import shlex
+
+    from selfimprove import distributed
+
+    sets = [o for o in args.overrides if not o.startswith("run.name=")] + [f"run.name={cfg.run.name}"]
+    cmd = ["selfimprove", "train", *(["--config", args.config] if args.config else []),
+           *[a for o in sets for a in ("--set", o)], "--resume"]
+    return shlex.join(cmd) + (" (under the same launcher)" if distributed.world().distributed else "")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -115,10 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
                        "grpo: keeps reward-variance groups), updates the policy (rft: TRL SFTTrainer, grpo: TRL "
                        "GRPOTrainer; options under train.rft / train.grpo) and evaluates pass@k on the held-out "
                        "split. Every trace goes to <run dir>/traces (Parquet), the log to <run dir>/train.log; --resume "
-                       "continues an interrupted run from its last completed phase.")
+                       "continues an interrupted run from its last completed phase. On SIGTERM or SIGUSR1 the run "
+                       "stops at its next safe point (before a phase, or after an optimizer step), says how to resume "
+                       "and exits with code 75.")
     _add_config_args(p)
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run named by run.name from its last completed phase (same config)")
+    p.add_argument("--resume", nargs="?", const="yes", choices=("yes", "auto"),
+                   help="continue the run named by run.name from its last completed phase (same config); "
+                   "'--resume auto': continue it if its directory holds one, else start it (a requeued job)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("verify", help="grade a JSONL file of completions with any verifier",

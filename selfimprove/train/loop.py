@@ -47,6 +47,7 @@ from selfimprove.train.ledger import Ledger
 from selfimprove.train.report import SAMPLE_COLUMNS, eval_line, eval_metrics, sample_rows, summary_table
 from selfimprove.train.state import TrainState
 from selfimprove.train import trainers
+from selfimprove.train import preemption
 from selfimprove.store import TraceStore, write_traces
 from selfimprove.train.throughput import RoundClock, trained_tokens
 from selfimprove.train.strategies import RoundData, Strategy, UpdateResult, build_strategy, check_schedule
@@ -89,6 +90,7 @@ class Loop:
         if self.state.done(round, "train"):
             return
         if not (ckpt / "round.json").exists():  # else: saved just before a crash, adopt it below
+            preemption.check(f"round {round} train")  # a stop requested (SIGTERM, ...) ends the run here
             t0 = time.perf_counter()
             if strategy.starts_from_base():
                 self.policy = load_policy(self.cfg, None)
@@ -150,6 +152,7 @@ class Loop:
             traces = self.store.read(round, "eval")[0]
             metrics = summarize(traces, self.cfg.eval.ks, check_boxed="\\boxed" in self.cfg.task.prompt_template)
         else:
+            preemption.check(f"round {round} eval")
             metrics, traces = evaluate(self.policy, self.test_split, self.cfg, self.runtime, round=round)
             self.ledger.commit(round, "eval", traces, [False] * len(traces), self.cfg.sampling.num_samples)
         seconds = time.perf_counter() - t0
@@ -187,6 +190,7 @@ class Loop:
             if not self.state.done(round, "generate") and not self.budget_left():
                 self.console.say(f"time budget of {t.time_budget_minutes} min spent; stopping before round {round}")
                 break
+            preemption.check(f"round {round} sampling")
             self.console.start_round()
             self.ledger.clock = RoundClock()
             strategy = self.strategy(round)
