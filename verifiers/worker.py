@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -59,6 +60,12 @@ def recv(stream: IO[bytes]) -> Any:
 
 def main() -> None:
     """Entry point of ``python -m verifiers.worker``."""
+    # The pool ends this process (EOF on stdin, or SIGKILL); signals meant for the job are ignored.
+    # SLURM signals every process of a job step (SIGTERM at a time limit, a warning signal before
+    # it): a worker killed by one would turn its running item into an `error` verdict, in a phase
+    # the trainer may still finish and commit before it stops (selfimprove.train.preemption).
+    for sig in (signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(sig, signal.SIG_IGN)
     proto_in = os.fdopen(os.dup(0), "rb")
     proto_out = os.fdopen(os.dup(1), "wb")
     # The verifier may print; keep its output off the protocol pipe.
