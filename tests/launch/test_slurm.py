@@ -8,26 +8,11 @@ under CI (``CI=true``) a root machine without them fails instead, since setup.sh
 
 from __future__ import annotations
 
-import os
 import subprocess
 
-import pytest
-
 from tests.launch.helpers import REPO, assert_matches, job_env, reference_run, result
-from tests.launch.slurm_cluster import local_cluster, unavailable_reason
 
-JOB_TIMEOUT_S = 420
-
-
-@pytest.fixture
-def cluster():
-    reason = unavailable_reason()
-    if reason:
-        if os.environ.get("CI") == "true" and os.geteuid() == 0:
-            pytest.fail(f"SLURM test cannot run in CI: {reason}")
-        pytest.skip(reason)
-    with local_cluster() as env:
-        yield env
+JOB_TIMEOUT_S = 420  # the cluster fixture: tests/launch/conftest.py
 
 
 def test_sbatch_job_trains_two_ranks(cluster, tmp_path, tmp_path_factory):
