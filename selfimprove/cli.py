@@ -191,11 +191,14 @@ def _friendly_errors() -> tuple[type[BaseException], ...]:
     from selfimprove.tasks.base import TaskError
     from selfimprove.store import StoreError
     from selfimprove.train.strategies import UnknownStrategyError
+    from selfimprove.train.empty_rounds import NothingToLearnError
+    from selfimprove.train.trainers import NonFiniteUpdateError
     from selfimprove.verify_cli import VerifyInputError
     from verifiers.registry import UnknownVerifierError
 
     return (ConfigError, ModelLoadError, RunDirError, TaskError, UnknownVerifierError, VerifyInputError, StoreError,
-            UnknownStrategyError, ReportError, FileFormatError, DiskFullError)
+            UnknownStrategyError, ReportError, FileFormatError, DiskFullError, NonFiniteUpdateError,
+            NothingToLearnError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from rollouts.backends import build_engine
 from rollouts.config import RolloutsConfig
 from rollouts.engine import RolloutRequest, RolloutStats, SamplingParams
 from rollouts.trace import Trace
+from selfimprove.failpoints import failpoint
 from selfimprove import distributed
 from selfimprove.config import TaskConfig
 from selfimprove.models import LoadedModel
@@ -73,6 +74,7 @@ def sample_and_grade(policy: LoadedModel, requests: Sequence[RolloutRequest], nu
                           seed=distributed.rank_seed(seed, w), policy=policy.name, round=round,
                           progress=None if w.is_main else False, stats=stats, dtype=policy.compute_dtype)
     local = engine.generate(distributed.shard(requests, w), num_samples=num_samples) if requests else []
+    failpoint("verify")
     t0 = time.perf_counter()
     if local:
         grade(local, runtime)

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 from rollouts.engine import RolloutRequest, RolloutStats
 from rollouts.trace import Trace
 from selfimprove.config import Config
+from selfimprove.failpoints import failpoint
 from selfimprove.models import LoadedModel
 from selfimprove.sampling import phase_seed, requests_for, sample_and_grade
 from selfimprove.store import TraceStore
@@ -96,15 +97,18 @@ class SamplingPhase:
         if self.committed:
             self.traces, self.kept = ledger.store.read(round, name)
             if not ledger.state.done(round, name):  # committed just before a crash: adopt it
+                ledger.log(sampling_metrics(name, self.traces, self.kept, self.stats), round, line=f"{round}:{name}")
                 ledger.complete(round, name, 0.0)
         self.t0 = time.perf_counter()
 
     def sample(self, requests: Sequence[RolloutRequest], k: int, *, seed: int | None = None) -> list[Trace]:
         """``k`` graded samples per request, sharded across ranks; ``seed`` defaults to the phase's."""
         self.num_samples = k
-        return sample_and_grade(self.ctx.policy, requests, k, self.ctx.cfg.sampling, self.ctx.runtime,
-                                seed=self.seed if seed is None else seed, round=self.round, stats=self.stats,
-                                backend=self.ctx.cfg.rollouts)
+        traces = sample_and_grade(self.ctx.policy, requests, k, self.ctx.cfg.sampling, self.ctx.runtime,
+                                  seed=self.seed if seed is None else seed, round=self.round, stats=self.stats,
+                                  backend=self.ctx.cfg.rollouts)
+        failpoint("sample")
+        return traces
 
     def commit(self, traces: list[Trace], kept: Sequence[bool]) -> None:
         """Store the traces with the flags of those the update uses; log the phase; mark it done."""
@@ -112,11 +116,13 @@ class SamplingPhase:
             raise RuntimeError(f"round {self.round}: phase {self.name!r} is committed already")
         ledger = self.ctx.ledger
         ledger.commit(self.round, self.name, traces, kept, self.num_samples)
+        failpoint("store-commit")
         seconds = time.perf_counter() - self.t0
         ledger.clock.add_sampling(self.stats, seconds)
         metrics = sampling_metrics(self.name, traces, kept, self.stats)
-        ledger.log(metrics | {f"time/{self.name}_s": seconds}, self.round)
+        ledger.log(metrics | {f"time/{self.name}_s": seconds}, self.round, line=f"{self.round}:{self.name}")
         ledger.complete(self.round, self.name, seconds)
+        failpoint("phase-done")
         ledger.console.phase(self.round, self.name, seconds, sampling_line(metrics, self.name))
         ledger.empty.sampled(self.round, self.name, traces)
         self.traces, self.kept, self.committed = traces, list(kept), True

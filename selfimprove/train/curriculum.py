@@ -1,15 +1,10 @@
 """Per-prompt pass rates across rounds, prompt selection from the learnable band, and
-zero-variance group filtering (DAPO's dynamic sampling, done between rounds).
+reward-variance checks of groups (for GRPO's dynamic sampling).
 
 A prompt's pass rate is the fraction of correct attempts in the latest round that sampled it.
 It is *learnable* when ``low < rate < high``; never-tried prompts count as learnable.
 Each round draws learnable prompts first (seeded shuffle) and fills any remainder with the
 others, so a small pool never starves the round.
-
-Differs from DAPO: DAPO over-samples inside each training step until the batch holds only
-groups with reward variance. We filter after the round's generate phase and refill with one or
-more extra sampling passes on fresh prompts (``curriculum.refill_passes``); groups that TRL
-samples itself during a GRPO step are not filtered (their advantage is 0 and they add nothing).
 """
 
 from __future__ import annotations
@@ -27,8 +22,17 @@ from selfimprove.tasks.base import Problem
 class PassRates:
     rates: dict[str, float] = dataclasses.field(default_factory=dict)  # problem id -> latest pass rate
     tries: dict[str, int] = dataclasses.field(default_factory=dict)  # problem id -> rounds it was sampled
+    rounds: set[int] = dataclasses.field(default_factory=set)  # rounds already counted
 
     def update(self, traces: Sequence[Trace]) -> None:
+        """Count a round's first attempts, once: on ``--resume`` the loop rebuilds the rates from the
+        store and the round's own collect records its traces again; counting them twice made a
+        resumed run choose other prompts than an uninterrupted one (``tries`` orders the choice)."""
+        round = min((t.round for t in traces), default=None)
+        if round in self.rounds:
+            return
+        if round is not None:
+            self.rounds.add(round)
         for pid, group in group_by_problem(traces).items():
             self.rates[pid] = sum(t.verification.correct for t in group) / len(group)
             self.tries[pid] = self.tries.get(pid, 0) + 1

@@ -10,6 +10,7 @@ same order; rank 0 writes, and the others re-read what it wrote.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any, Sequence
@@ -35,6 +36,7 @@ class Ledger:
         self.tracker, self.console = tracker, console
         self.clock = RoundClock()  # where the current round's time goes (throughput/* metrics)
         self.empty = EmptyRounds(cfg.train.empty_rounds_limit, self.warn)  # rounds that gave nothing to learn
+        self._lines: set[str] | None = None  # names of the metrics lines written (see log)
 
     def commit(self, round: int, phase: str, traces: list[Trace], kept: Sequence[bool], num_samples: int) -> None:
         """The phase's traces into the store (``num_samples`` per prompt, for the sampling record)."""
@@ -58,12 +60,33 @@ class Ledger:
                 setattr(self.state, k, v)
         distributed.barrier()
 
-    def log(self, metrics: dict[str, Any], round: int, step: int | None = None) -> None:
+    def log(self, metrics: dict[str, Any], round: int, step: int | None = None, *, line: str | None = None) -> None:
+        """One ``metrics.jsonl`` line (and tracker step). ``line`` names it, and a named line that is
+        in the file already (written before a crash that the phase did not survive) is not written
+        again: a resumed run has the same lines as one never interrupted."""
+        if line is not None:
+            if line in self._written():
+                return
+            self._lines.add(line)
+            metrics = {"line": line, **metrics}
         self.tracker.log({"round": round, **metrics}, step=self.state.global_step if step is None else step)
+
+    def _written(self) -> set[str]:
+        """Names of the lines in ``metrics.jsonl``, read once; a line cut short by a kill is dropped."""
+        if self._lines is None:
+            self._lines = set()
+            path = self.run_dir / "metrics.jsonl"
+            if self.world.is_main and path.exists():
+                text = path.read_text()
+                if text and not text.endswith("\n"):  # killed mid-write: cut the partial line
+                    text = text[: text.rfind("\n") + 1]
+                    path.write_text(text)
+                self._lines = {json.loads(x).get("line") for x in text.splitlines()} - {None}
+        return self._lines
 
     def warn(self, round: int, metric: str, message: str) -> None:
         """A warning a person must see: on the console and in ``train.log`` (through logging), and as
         ``metric`` in ``metrics.jsonl``."""
         if self.world.is_main:
             log.warning(message)
-        self.log({metric: 1}, round)
+        self.log({metric: 1}, round, line=f"{round}:{metric}")

@@ -34,6 +34,7 @@ from typing import Any
 from selfimprove import distributed, rundir
 from selfimprove.config import Config
 from selfimprove.console import Console, run_log
+from selfimprove.failpoints import failpoint
 from selfimprove.evaluate import evaluate
 from selfimprove.metrics import summarize
 from selfimprove.tasks import load_task
@@ -88,23 +89,26 @@ class Loop:
     def train(self, round: int, strategy: Strategy, data: RoundData) -> None:
         ckpt = self.run_dir / "checkpoints" / f"round-{round:03d}"
         if self.state.done(round, "train"):
+            self._log_train(round, ckpt)  # lines a crash right after the commit did not write
             return
         if not (ckpt / "round.json").exists():  # else: saved just before a crash, adopt it below
             preemption.check(f"round {round} train")  # a stop requested (SIGTERM, ...) ends the run here
             t0 = time.perf_counter()
             if strategy.starts_from_base():
                 self.policy = load_policy(self.cfg, None)
-            result = strategy.update(self.policy, data, seed=self.ctx.seed(round, "train"))
+            try:
+                result = strategy.update(self.policy, data, seed=self.ctx.seed(round, "train"))
+                trainers.check_finite(self.policy.model)
+            except trainers.NonFiniteUpdateError as exc:
+                raise trainers.NonFiniteUpdateError(self._non_finite(round, strategy.name, exc)) from None
             trainers.collect_garbage()  # the update's trainer (and engine) is gone before anything else runs
             seconds = time.perf_counter() - t0
             clock = self.ledger.clock
             clock.train_s, clock.trained_tokens = seconds, trained_tokens(result.log_history)
             if self.world.is_main:
                 self._save_round(ckpt, round, strategy.name, result, seconds)
-                for entry in result.log_history:  # the trainer's own log dicts, at their global step
-                    self.ledger.log({f"trainer/{k}": v for k, v in entry.items() if k != "step"}, round,
-                              step=self.state.global_step + entry.get("step", 0))
             distributed.barrier()
+            failpoint("checkpoint-commit")
             shutil.rmtree(self.run_dir / "trainer", ignore_errors=True)
         else:
             self.policy = load_policy(self.cfg, str(ckpt))
@@ -113,18 +117,46 @@ class Loop:
             traces, kept = TraceStore.read_file(ckpt / "rollouts.parquet")
             self.store.commit(round, "rollouts", traces, kept=kept, sampling=info.get("sampling", {}))
         self.policy.name = self._policy_name(str(ckpt))
+        self._log_train(round, ckpt, trainer_only=True)
         self.ledger.complete(round, "train", info["seconds"], global_step=self.state.global_step + info["steps"],
                        checkpoint=str(ckpt), checkpoints=self.state.checkpoints + [str(ckpt)])
-        self.ledger.log(info["metrics"] | {"time/train_s": info["seconds"], "train/steps": info["steps"]}, round)
+        failpoint("train-done")
+        self._log_train(round, ckpt)
+        self.ledger.empty.updated(round, info["strategy"], info["steps"])
         loss = info["metrics"].get("train/loss")
         self.console.phase(round, "train", info["seconds"], {"strategy": info["strategy"], "steps": str(info["steps"]),
                                                              **({"loss": f"{loss:.3f}"} if loss is not None else {})})
         self._prune_checkpoints()
 
+    def _log_train(self, round: int, ckpt: Path, trainer_only: bool = False) -> None:
+        """The train phase's metrics lines, each written once however the run was interrupted: the
+        trainer's log dicts at their global step (before the phase is marked done), then its summary."""
+        info_path = ckpt / "round.json"
+        if not info_path.exists():  # a checkpoint pruned since (keep_checkpoints): its lines are long written
+            return
+        info = json.loads(info_path.read_text())
+        done = self.state.done(round, "train")
+        start = self.state.global_step - (info["steps"] if done else 0)
+        for i, entry in enumerate(info.get("log_history", [])):
+            self.ledger.log({f"trainer/{k}": v for k, v in entry.items() if k != "step"}, round,
+                            step=start + entry.get("step", 0), line=f"{round}:train:{i}")
+        if not trainer_only:
+            self.ledger.log(info["metrics"] | {"time/train_s": info["seconds"], "train/steps": info["steps"]}, round,
+                            line=f"{round}:train")
+
+    def _non_finite(self, round: int, strategy: str, exc: Exception) -> str:
+        options = getattr(self.cfg.train, strategy, None)
+        rate = getattr(options, "learning_rate", None)
+        cause = (f"train.{strategy}.learning_rate={rate:g} is likely too high" if rate is not None
+                 else "the learning rate is likely too high") + " (or fp16 overflowed; bf16 or float32 do not)"
+        kept = self.state.checkpoint or self.cfg.model.name
+        return (f"round {round} ({strategy}) {exc}: the update is not committed and {kept} stays the policy; "
+                f"{cause}. Continue with --resume and a lower rate, e.g. --set train.{strategy}.learning_rate=...")
+
     def _save_round(self, ckpt: Path, round: int, name: str, result: UpdateResult, seconds: float) -> None:
         """Checkpoint + the update's rollouts + its step count, committed as one directory rename."""
         info = {"round": round, "strategy": name, "steps": result.steps, "seconds": seconds, "metrics": result.metrics,
-                "sampling": result.sampling}
+                "sampling": result.sampling, "log_history": result.log_history}
 
         def extras(tmp: Path) -> None:
             if result.files is not None:  # e.g. the optimizer state a next round resumes
@@ -154,19 +186,29 @@ class Loop:
         else:
             preemption.check(f"round {round} eval")
             metrics, traces = evaluate(self.policy, self.test_split, self.cfg, self.runtime, round=round)
+            failpoint("eval")
             self.ledger.commit(round, "eval", traces, [False] * len(traces), self.cfg.sampling.num_samples)
+            failpoint("eval-commit")
         seconds = time.perf_counter() - t0
         self.ledger.clock.eval_s += seconds
-        self.ledger.log(eval_metrics(metrics) | {"time/eval_s": seconds}, round)
+        self.ledger.log(eval_metrics(metrics) | {"time/eval_s": seconds}, round, line=f"{round}:eval")
         self.tracker.log_table("samples", SAMPLE_COLUMNS, sample_rows(traces, self.cfg.logging.sample_traces),
                                step=self.state.global_step)
         summary = {"round": round, "strategy": strategy, "global_step": self.state.global_step,
                    "train_wall_s": self.state.train_wall_s, "eval_s": seconds,
                    **{k: v for k, v in metrics.items() if k != "status_counts"}}
+        if round > 0:
+            self._log_throughput(round)
         self.ledger.complete(round, "eval", seconds, eval_phase=True, history=self.state.history + [summary],
                        rounds_done=max(self.state.rounds_done, round))
         self.console.phase(round, "eval", seconds, eval_line(metrics, self.cfg.eval.ks))
         return summary
+
+    def _log_throughput(self, round: int) -> None:
+        """Where the round's time went (``throughput/*``), written once, before the round is marked done."""
+        self.ledger.log(self.ledger.clock.metrics(parameters=self.policy.model.num_parameters(),
+                                                  world_size=self.world.world_size, peak_tflops=self.cfg.train.peak_tflops),
+                        round, line=f"{round}:throughput")
 
     # -- the loop --
 
@@ -193,18 +235,19 @@ class Loop:
             preemption.check(f"round {round} sampling")
             self.console.start_round()
             self.ledger.clock = RoundClock()
+            self.ledger.empty.start(round)
             strategy = self.strategy(round)
-            data = strategy.collect(round, self.ctx)
+            data = strategy.collect(round, self.ctx)  # a phase the verifier graded nothing of may stop the run
             self.train(round, strategy, data)
+            self.ledger.empty.check()
             last = round == t.rounds or not self.budget_left()
             if last or round % t.eval_every == 0:
                 self.eval_phase(round, strategy.name)
             else:  # the round is complete all the same ("eval" marks a round done for --resume)
+                self._log_throughput(round)
                 self.ledger.complete(round, "eval", 0.0, eval_phase=True, rounds_done=max(self.state.rounds_done, round))
+            failpoint("round-end")
             self.console.end_round()
-            self.ledger.log(self.ledger.clock.metrics(parameters=self.policy.model.num_parameters(),
-                                                      world_size=self.world.world_size, peak_tflops=t.peak_tflops),
-                            round)
             self.console.say(f"round {round}/{t.rounds}  done{self.console.eta(round, self.state.train_wall_s)}"
                              + ("" if last or round % t.eval_every == 0 else f" (eval skipped: train.eval_every={t.eval_every})"))
         return self.state.history

@@ -14,6 +14,7 @@ import torch
 
 from selfimprove import atomic
 from selfimprove.config import Config
+from selfimprove.failpoints import failpoint
 from selfimprove.models import LoadedModel, ModelLoadError, load_model, resolve_device, resolve_dtype
 
 
@@ -89,6 +90,7 @@ def save_checkpoint(policy: LoadedModel, path: Path, extras: Callable[[Path], No
     # it is replaced.
     with atomic.replacing(path) as tmp, torch.no_grad():
         policy.model.save_pretrained(tmp, safe_serialization=True)
+        failpoint("checkpoint-write")
         policy.tokenizer.save_pretrained(tmp)
         if extras is not None:
             extras(tmp)

@@ -29,6 +29,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PrinterCallback, TrainerCallback
 
+from selfimprove.failpoints import failpoint
+
 log = logging.getLogger("selfimprove.trainer")
 
 
@@ -44,6 +46,7 @@ class _QuietLog(TrainerCallback):
                             disable=None)
 
     def on_step_end(self, args, state, control, **kwargs):
+        failpoint("train-step")
         if self.bar is not None:
             self.bar.update(state.global_step - self.bar.n)
 
