@@ -50,7 +50,10 @@ def _conf(root: Path, node: str, munge_socket: Path) -> str:
         "SlurmdUser=root",
         "AuthType=auth/munge",
         "CredType=cred/munge",
-        f"AuthInfo=socket={munge_socket}",
+        # A requeued job waits cred_expire seconds (default 120) before it may start again (slurmd
+        # refuses the job id until its killed instance's credential expires); the scheduler's
+        # periodic pass (sched_interval, default 60 s) then starts it.
+        f"AuthInfo=socket={munge_socket},cred_expire=20",
         f"StateSaveLocation={root / 'state'}",
         f"SlurmdSpoolDir={root / 'spool'}",
         f"SlurmctldPidFile={root / 'slurmctld.pid'}",
@@ -62,6 +65,7 @@ def _conf(root: Path, node: str, munge_socket: Path) -> str:
         "JobAcctGatherType=jobacct_gather/none",
         "AccountingStorageType=accounting_storage/none",
         "SchedulerType=sched/builtin",
+        "SchedulerParameters=sched_interval=5",
         "SelectType=select/cons_tres",
         "SelectTypeParameters=CR_CPU",
         "MpiDefault=none",
