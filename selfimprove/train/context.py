@@ -30,6 +30,7 @@ from selfimprove.models import LoadedModel
 from selfimprove.sampling import phase_seed, requests_for, sample_and_grade
 from selfimprove.store import TraceStore
 from selfimprove.tasks.base import Problem
+from selfimprove.train import preemption
 from selfimprove.train.curriculum import PassRates, choose_prompts
 from selfimprove.train.ledger import Ledger
 from selfimprove.train.report import sampling_line, sampling_metrics
@@ -104,6 +105,7 @@ class SamplingPhase:
     def sample(self, requests: Sequence[RolloutRequest], k: int, *, seed: int | None = None) -> list[Trace]:
         """``k`` graded samples per request, sharded across ranks; ``seed`` defaults to the phase's."""
         self.num_samples = k
+        preemption.check(f"round {self.round} {self.name}")
         traces = sample_and_grade(self.ctx.policy, requests, k, self.ctx.cfg.sampling, self.ctx.runtime,
                                   seed=self.seed if seed is None else seed, round=self.round, stats=self.stats,
                                   backend=self.ctx.cfg.rollouts)

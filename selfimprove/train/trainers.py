@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from transformers import PrinterCallback, TrainerCallback
 
 from selfimprove.failpoints import failpoint
+from selfimprove.train import preemption
 
 log = logging.getLogger("selfimprove.trainer")
 
@@ -93,6 +94,7 @@ def train_quietly(trainer, desc: str | None = None, resume_from_checkpoint: str 
     trainer.remove_callback(PrinterCallback)
     trainer.add_callback(_QuietLog(desc or type(trainer).__name__))
     trainer.add_callback(_FiniteGuard())
+    trainer.add_callback(preemption.StopOnRequest())  # a stop request ends the update between optimizer steps
     with warnings.catch_warnings():
         # TRL and peft read transformers' deprecated `is_gradient_checkpointing` (every GRPO step), and
         # TRL's unwrap_model_for_generation calls the deprecated gradient_checkpointing_disable/enable
