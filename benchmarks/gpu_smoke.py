@@ -83,16 +83,19 @@ def watch(checks: list[dict]) -> None:
 
 
 def store_checks(run_dir: Path, world_size: int) -> dict:
-    """Every rank's grpo rollouts are in the store: fresh + served from the generate phase = all trained on."""
+    """Every rank's grpo rollouts are in the store: fresh + served from the generate phase = all trained on,
+    plus the candidate groups of per-step refills (a swapped-in candidate replaces a group that is then not
+    trained on, so the candidates count once either way)."""
     import pyarrow.parquet as pq
 
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     (grpo,) = [m for m in metrics if "train/sampled_fresh" in m]
     stored = pq.read_table(run_dir / "traces" / "round-002" / "rollouts.parquet").num_rows
     want = GRPO["steps_per_round"] * GRPO["prompts_per_step"] * world_size * GRPO["num_generations"]
+    g = GRPO["num_generations"]
+    trained = stored + grpo["train/served_cached"] - g * grpo["dynamic/candidates"]
     return {"rollouts_stored": stored, "rollouts_served_cached": grpo["train/served_cached"], "rollouts_trained": want,
-            "all_ranks_rollouts": stored == grpo["train/sampled_fresh"]
-            and stored + grpo["train/served_cached"] == want}
+            "all_ranks_rollouts": stored == grpo["train/sampled_fresh"] and trained == want}
 
 
 def main(argv: list[str] | None = None) -> int:
