@@ -28,10 +28,12 @@ REPO = Path(__file__).resolve().parents[3]
 SETTINGS = {"train.rounds": 3, "train.schedule": "[rft, grpo]", "train.rft.epochs": 2, "train.prompts_per_round": 16,
             "train.grpo.steps_per_round": 2, "train.grpo.prompts_per_step": 2, "train.grpo.num_generations": 4,
             "train.grpo.learning_rate": 1e-3, "eval.max_problems": 4, "sampling.num_samples": 4, "eval.ks": "[1, 4]"}
-#: (failpoint, which time it fires): every phase of every kind, rounds 0 to 3.
-KILLS = [("verify", 1), ("sample", 2), ("store-commit", 2), ("phase-done", 3), ("train-step", 3),
+#: (failpoint, which time it fires): every phase of every kind, rounds 0 to 3. A negative N counts
+#: back from the reference run's last optimizer step (-2: the first step of round 3, whose grpo
+#: trainer resumed round 2's optimizer).
+KILLS = [("verify", 1), ("sample", 2), ("store-commit", 2), ("phase-done", 3), ("train-step", 1),
          ("checkpoint-write", 1), ("checkpoint-commit", 2), ("train-done", 2), ("eval", 2), ("eval-commit", 3),
-         ("round-end", 2), ("train-step", 8)]
+         ("round-end", 2), ("train-step", -2)]
 QUICK = [("checkpoint-commit", 2)]  # the rest run with -m slow
 #: metrics that measure time or speed, which differ between any two runs
 CLOCK = ("time", "time/", "throughput/", "trainer/train_runtime", "trainer/train_samples_per_second",
@@ -80,6 +82,8 @@ def reference(tmp_path_factory) -> Path:
 
 def _kill_and_resume(reference: Path, tmp_path: Path, point: str, nth: int) -> None:
     assert point in POINTS
+    if nth < 0:
+        nth += json.loads((reference / "state.json").read_text())["global_step"] + 1
     killed = _train(tmp_path, "cut", failpoint=f"{point}:{nth}")
     assert killed.returncode == 137, f"{point}:{nth} never fired (rc {killed.returncode}): {killed.stderr[-2000:]}"
     resumed = _train(tmp_path, "cut", "--resume")
