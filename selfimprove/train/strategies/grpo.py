@@ -247,11 +247,8 @@ class GRPO(Strategy):
         if not g.carry_optimizer:
             return None, 0, g.steps_per_round
         left = self._stretch_end(data.round) - data.round + 1
-        previous = data.previous_checkpoint
-        if previous is not None and not Path(previous).is_absolute():
-            previous = str(self.work_dir.parent / previous)  # run-directory-relative
         follows = data.round > 1 and self.cfg.train.strategy_for(data.round - 1) == self.name
-        resume = training_state_of(previous) if follows else None
+        resume = training_state_of(data.previous_checkpoint) if follows else None
         if resume is None:
             return None, 0, left * g.steps_per_round
         start = json.loads((resume / "trainer_state.json").read_text())["global_step"]

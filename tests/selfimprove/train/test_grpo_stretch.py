@@ -29,9 +29,11 @@ def _trainer_lines(run: Path) -> list[dict]:
     return [m for m in lines if "trainer/learning_rate" in m]
 
 
-def test_optimizer_and_schedule_carry_over_a_stretch_and_fresh_samples_have_ratio_one(tmp_path):
+def test_optimizer_and_schedule_carry_over_a_stretch_and_fresh_samples_have_ratio_one(tmp_path, monkeypatch):
     fresh = {"train.grpo.reuse_rollouts": False}  # every group sampled by the weights it trains
-    run_train(load_config(None, tiny_overrides(tmp_path, "carry", **STRETCH, **fresh)), quiet=True)
+    monkeypatch.chdir(tmp_path)  # run.output_dir relative to the working directory, as the default "runs" is
+    run_train(load_config(None, tiny_overrides("runs", "carry", **STRETCH, **fresh)), quiet=True)
+    tmp_path = tmp_path / "runs"
     lines = _trainer_lines(tmp_path / "carry")
     rates = [m["trainer/learning_rate"] for m in lines]
     assert [m["step"] for m in lines] == [1, 2, 3, 4, 5, 6]
