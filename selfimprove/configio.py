@@ -88,7 +88,9 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str], moved: dict[str
     if tp is float and isinstance(value, str) and _EXPONENT_FLOAT.fullmatch(value.strip()):
         return float(value)  # YAML 1.1 (PyYAML) reads 3e-5, without a dot, as a string
     if tp in (int, float) and isinstance(value, bool) or not isinstance(value, tp):
-        problems.append(f"'{key}' must be {_type_name(tp)}, got {value!r} ({type(value).__name__})")
+        # YAML 1.1 reads on/off/yes/no as booleans: a word meant for a str option arrives as one.
+        hint = "; YAML reads on/off/yes/no as true/false, so quote the word" if tp is str and isinstance(value, bool) else ""
+        problems.append(f"'{key}' must be {_type_name(tp)}, got {value!r} ({type(value).__name__}){hint}")
         return None
     return value
 

@@ -49,7 +49,7 @@ from selfimprove import distributed
 from selfimprove.metrics import group_by_problem
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
-from selfimprove.sampling import grade, sampling_record
+from selfimprove.sampling import sampling_record
 from selfimprove.tasks.base import Problem
 from selfimprove.train.context import RoundContext, SamplingPhase
 from selfimprove.train.curriculum import split_by_variance
@@ -203,20 +203,21 @@ class GRPO(Strategy):
         # Each rank sampled its own share of the update's rollouts: the store keeps all of them.
         fresh = [t for part in distributed.gather_objects(source.fresh) for t in part]
         revisions = [t for part in distributed.gather_objects(revisions) for t in part]
-        counts = [sum(x) for x in zip(*distributed.gather_objects(
-            [source.served_cached, source.stale_dropped, source.replaced, source.flat_left, source.candidates]))]
-        if counts[3]:
+        names = ("served_cached", "stale_dropped", "replaced", "flat_left", "candidates")  # every rank's, summed
+        n = dict(zip(names, map(sum, zip(*distributed.gather_objects([getattr(source, k) for k in names])))))
+        if n["flat_left"]:
             log.warning("grpo round %d: %d group(s) were still flat after train.grpo.refill_passes=%d extra pass(es) "
-                        "(trained on; they move nothing)", data.round, counts[3], g.refill_passes)
+                        "(trained on; they move nothing)", data.round, n["flat_left"], g.refill_passes)
         return UpdateResult(
             steps=steps, traces=fresh + revisions, log_history=history, files=files,
             sampling=sampling_record(self.cfg.sampling, g.num_generations),
             metrics={"train/reward": mean_logged(history, "reward"), "train/loss": mean_logged(history, "loss"),
                      "train/entropy": mean_logged(history, "entropy"),
                      "train/completion_length": mean_logged(history, "completions/mean_length"),
-                     "train/groups": len(data.groups), "train/served_cached": counts[0],
-                     "train/stale_dropped": counts[1], "dynamic/replaced": counts[2], "dynamic/flat_left": counts[3],
-                     "dynamic/candidates": counts[4], "train/stretch_steps": trainer.state.global_step,
+                     "train/groups": len(data.groups), "train/served_cached": n["served_cached"],
+                     "train/stale_dropped": n["stale_dropped"], "dynamic/replaced": n["replaced"],
+                     "dynamic/flat_left": n["flat_left"], "dynamic/candidates": n["candidates"],
+                     "train/stretch_steps": trainer.state.global_step,
                      "train/sampled_fresh": len(fresh), "train/revisions": len(revisions),
                      "train/revisions_correct": sum(t.verification.correct for t in revisions)},
         )
