@@ -20,8 +20,10 @@ Arms:
 - ``plain_rft``: our loop reduced to sample -> keep verified (per-prompt cap, dedupe) -> TRL
   SFTTrainer at our RFT learning rate: no curriculum, no STaR hints, no accumulation across
   rounds, and verified traces fill the cap at random (not shortest first).
-- ``ours_grpo``: our grpo strategy alone (our engine, reuse of the generate phase's groups,
-  zero-variance filtering and refill), at the learning rate the TRL sweep chose.
+- ``ours_grpo``: our grpo strategy alone (our engine, one optimizer across grpo rounds, reuse of
+  the generate phase's groups with per-step dynamic sampling and truncated importance sampling),
+  at the learning rate its own sweep chose: the same grid, split and selection as TRL's (until
+  2026-12-07 it trained at TRL's choice).
 - ``random``: the random-reward control, ``ours`` with ``train.reward: shuffled``: the verifier's
   verdicts on each training batch, permuted among its samples, so it trains on as many "correct"
   samples as ``ours`` would at the same pass rate, chosen without regard to correctness. (Until
@@ -66,7 +68,6 @@ up to one round less than the budget (the record says how much each arm used).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import shutil
 import subprocess
@@ -108,8 +109,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
     p.add_argument("--budget-minutes", type=float, help="training wall-clock per arm")
     p.add_argument("--sweep-minutes", type=float, help="training per sweep run (default: the budget; then the best "
-                                                         "sweep run is the trl_grpo_tuned arm)")
-    p.add_argument("--sweep-lrs", type=float, nargs="+", help="learning rates of the TRL sweep")
+                                                         "sweep run of trl_grpo_tuned and of ours_grpo is that arm)")
+    p.add_argument("--sweep-lrs", type=float, nargs="+", help="learning rates of the sweeps (the same grid for TRL's "
+                   "GRPO and ours)")
     p.add_argument("--eval-cap", type=int, help="max new tokens when scoring (default: the smallest of the ladder at "
                                                 "which the base model truncates < 10%% of its validation answers)")
     p.add_argument("--eval-samples", type=int, help="samples per problem for sampled pass@1 (>= 4 for the record)")
@@ -133,6 +135,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.self_improve_bench.summary import SWEPT
     from selfimprove.config import load_config
 
     base = dict(SMOKE if args.smoke else FULL)
@@ -147,6 +150,7 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         "sampled_temperature": 0.7, "strict_format": args.strict_format,
         "loop_overrides": [*base["loop_overrides"], *args.overrides], "threads": args.threads,
         "seeds": _unique(args.seeds) if args.seeds else [cfg.run.seed],
+        "swept_arms": [a for a in SWEPT if a in args.arms],
     }
 
 
@@ -160,10 +164,9 @@ def _unique(seeds: list[int]) -> list[int]:
 
 def plan(settings: dict[str, Any]) -> list[str]:
     phases = (["calibrate"] if settings["eval_cap"] == "auto" else []) + ["eval/base"]
-    if "trl_grpo_tuned" in settings["arms"]:
-        phases += [f"sweep/lr={lr:g}" for lr in settings["sweep_lrs"]]
-    from benchmarks.self_improve_bench.summary import run_label
+    from benchmarks.self_improve_bench.summary import run_label, sweep_phase, swept_arms
 
+    phases += [sweep_phase(arm, lr) for arm in swept_arms(settings) for lr in settings["sweep_lrs"]]
     # every arm at the first seed, then every arm at the next: a stopped run is a complete record of fewer seeds
     return phases + [f"arm/{run_label(arm, seed, settings)}" for seed in settings["seeds"] for arm in settings["arms"]]
 

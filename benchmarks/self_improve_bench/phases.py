@@ -1,4 +1,5 @@
-"""One phase of a benchmark run, in its own process: ``eval/base``, ``sweep/lr=<lr>``, ``arm/<name>``
+"""One phase of a benchmark run, in its own process: ``eval/base``, ``sweep/lr=<lr>`` (TRL's sweep),
+``sweep/ours_grpo/lr=<lr>``, ``arm/<name>``
 (``arm/<name>@<seed>`` for the second and later run seeds).
 
 A phase reads the run's settings from ``results.json`` (never from its own command line, so every
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import arms, data, record, scoring
-from .summary import eval_cap, run_label, run_seeds
+from .summary import eval_cap, run_label, run_seeds, sweep_phase, sweep_runs, swept_arms
 
 BENCH = Path(__file__).resolve().parents[1]
 CONFIG = BENCH.parent / "configs" / "benchmark_self_improve.yaml"
@@ -108,8 +109,8 @@ def _trl(results: dict[str, Any], out: Path, lr: float, minutes: float, run_name
     return arms.run_trl_arm(cfg, _splits(results).train, lr, minutes * 60, out / "runs" / run_name, settings, reward)
 
 
-def _val_pass1(policy, results: dict[str, Any], out: Path) -> float:
-    """Greedy pass@1 on the validation split at the eval cap: what the sweep selects by."""
+def _val_scores(policy, results: dict[str, Any], out: Path) -> dict[str, float]:
+    """Greedy pass@1 (what a sweep selects by) and truncation on the validation split at the eval cap."""
     from selfimprove.evaluate import evaluate
 
     s = results["settings"]
@@ -117,34 +118,42 @@ def _val_pass1(policy, results: dict[str, Any], out: Path) -> float:
     mcfg = scoring.mode_config(cfg, "greedy", eval_cap=eval_cap(results), samples=1, sampled_t=0.0)
     with _eval_runtime(cfg) as runtime:
         metrics, _ = evaluate(policy, _splits(results).val, mcfg, runtime)
-    return metrics["pass@1"]
+    return {"val_pass@1": metrics["pass@1"], "val_truncated": metrics["truncated_fraction"]}
 
 
-def sweep_run(results: dict[str, Any], out: Path, lr: float) -> None:
+def sweep_run(results: dict[str, Any], out: Path, arm: str, lr: float) -> None:
+    """One full-length training run of ``arm`` at ``lr`` (first run seed), scored on validation."""
+    from selfimprove.train.policy import load_policy
+
     t0, load0 = time.perf_counter(), record.loadavg()
     s = results["settings"]
-    entry, policy = _trl(results, out, lr, s["sweep_minutes"], f"trl-lr{lr:g}")
-    entry["val_pass@1"] = _val_pass1(policy, results, out)
+    if arm == "trl_grpo_tuned":
+        entry, policy = _trl(results, out, lr, s["sweep_minutes"], f"trl-lr{lr:g}")
+    else:
+        cfg = loop_config(s, out, arm, [f"train.grpo.learning_rate={lr!r}", f"run.name={arm}-lr{lr:g}"])
+        entry = arms.run_loop_arm(cfg, s["sweep_minutes"] * 60)
+        policy = load_policy(cfg, entry["checkpoint"])
+    entry.update(learning_rate=lr, **_val_scores(policy, results, out))
     entry.update(done=True, seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
-    _commit_phase(out, f"sweep/lr={lr:g}", entry)
-    print(f"  lr {lr:g}: {entry['steps']} steps in {entry['train_min']:.1f} min, val greedy pass@1 "
-          f"{entry['val_pass@1']:.3f}", flush=True)
+    _commit_phase(out, sweep_phase(arm, lr), entry)
+    print(f"  {arm} lr {lr:g}: {entry['steps']} steps in {entry['train_min']:.1f} min, val greedy pass@1 "
+          f"{entry['val_pass@1']:.3f} (truncated {entry['val_truncated']:.2f})", flush=True)
 
 
-def best_learning_rate(results: dict[str, Any]) -> float:
-    """The swept learning rate with the best validation score (ties: the smallest)."""
-    runs = [v for k, v in results["phases"].items() if k.startswith("sweep/lr=")]
+def best_learning_rate(results: dict[str, Any], arm: str = "trl_grpo_tuned") -> float:
+    """The learning rate of ``arm``'s sweep with the best validation score (ties: the smallest)."""
+    runs = list(sweep_runs(results, arm).values())
     if len(runs) != len(results["settings"]["sweep_lrs"]):
-        raise RuntimeError("the TRL sweep is incomplete")
+        raise RuntimeError(f"the {arm} learning-rate sweep is incomplete")
     return max(sorted(runs, key=lambda v: v["learning_rate"]), key=lambda v: v["val_pass@1"])["learning_rate"]
 
 
 def _sweep_lr(results: dict[str, Any], arm: str) -> list[str]:
-    """``ours_grpo`` trains at the learning rate the TRL sweep chose, so the two GRPOs differ in
-    what they do, not in a learning rate tuned for one of them (the config's when there is no sweep)."""
-    if arm != "ours_grpo" or "trl_grpo_tuned" not in results["settings"]["arms"]:
+    """A swept loop arm trains at the rate its own sweep chose (issue #27: each GRPO at its own
+    best rate, chosen on the same grid and split as TRL's); other arms at the config's."""
+    if arm not in swept_arms(results["settings"]):
         return []
-    return [f"train.grpo.learning_rate={best_learning_rate(results)!r}"]
+    return [f"train.grpo.learning_rate={best_learning_rate(results, arm)!r}"]
 
 
 def train_arm(results: dict[str, Any], out: Path, arm: str, seed: int):
@@ -158,9 +167,9 @@ def train_arm(results: dict[str, Any], out: Path, arm: str, seed: int):
     if not results["phases"].get(name, {}).get("done"):
         t0, load0 = time.perf_counter(), record.loadavg()
         first = seed == run_seeds(s)[0]  # the sweep ran at the first seed
-        if arm == "trl_grpo_tuned" and first and s["sweep_minutes"] == s["budget_minutes"]:
+        if arm in swept_arms(s) and first and s["sweep_minutes"] == s["budget_minutes"]:
             # the best full-length sweep run is the arm (its own seconds and load average stay)
-            entry = {**results["phases"][f"sweep/lr={best_learning_rate(results):g}"], "reused_sweep_run": True}
+            entry = {**results["phases"][sweep_phase(arm, best_learning_rate(results, arm))], "reused_sweep_run": True}
         else:
             if arm == "trl_grpo_tuned":
                 entry, _ = _trl(results, out, best_learning_rate(results), s["budget_minutes"],
@@ -168,8 +177,9 @@ def train_arm(results: dict[str, Any], out: Path, arm: str, seed: int):
             else:
                 entry = arms.run_loop_arm(loop_config(s, out, arm, _sweep_lr(results, arm), seed), s["budget_minutes"] * 60)
             entry.update(seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
-        if arm == "trl_grpo_tuned":
-            entry["sweep"] = {k: v["val_pass@1"] for k, v in results["phases"].items() if k.startswith("sweep/lr=")}
+        if arm in swept_arms(s):
+            entry["sweep"] = {k: v["val_pass@1"] for k, v in sweep_runs(results, arm).items()}
+            entry.setdefault("learning_rate", best_learning_rate(results, arm))
         entry.update(done=True, reward="strict" if s["strict_format"] else "math", seed=seed)
         _commit_phase(out, name, entry)
         results = record.load(out / "results.json")
@@ -198,8 +208,9 @@ def run_phase(out: Path, phase: str) -> int:
         calibrate(results, out)
     elif kind == "eval" and name == "base":
         _score("base", _base_model(results, out), results, out)
-    elif kind == "sweep":
-        sweep_run(results, out, float(name.removeprefix("lr=")))
+    elif kind == "sweep":  # sweep/lr=<lr> is TRL's (the name older records use), sweep/<arm>/lr=<lr> another arm's
+        arm, _, lr = name.rpartition("/")
+        sweep_run(results, out, arm or "trl_grpo_tuned", float(lr.removeprefix("lr=")))
     elif kind == "arm":
         arm, _, seed = name.partition("@")
         policy = train_arm(results, out, arm, int(seed) if seed else run_seeds(results["settings"])[0])

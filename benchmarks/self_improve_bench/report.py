@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .summary import ARMS, eval_cap, run_seeds
+from .summary import ARMS, SWEPT, eval_cap, run_seeds, sweep_runs
 
 GROUP_TITLES = {"overall": "held-out (all trained families)", "ood": "OOD probe (never trained)"}
 
@@ -78,14 +78,14 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(
             f"{s['scores'][label]['greedy'][f]['correct']['estimate']:.3f} "
             f"({_iv(_get(s, 'gains', label, 'greedy', f, 'correct'))})" for f in _families(s)) + " |")
-    lines += ["", "## Differences between arms (ours minus each; a win only where the interval is above 0)", "",
+    lines += ["", "## Differences between arms (the first minus the second; a win only where the interval is above 0)", "",
               "| comparison | greedy | sampled | strict greedy | OOD greedy |", "|---|---|---|---|---|"]
     for name, d in s["differences"].items():
-        if name.startswith("ours - "):
+        if name.startswith("ours - ") or name == "ours_grpo - trl_grpo_tuned":
             lines.append(f"| {name} | {_iv(_get(d, 'greedy', 'overall', 'correct'))} "
                          f"| {_iv(_get(d, 'sampled', 'overall', 'correct'))} | {_iv(_get(d, 'greedy', 'overall', 'strict'))} "
                          f"| {_iv(_get(d, 'greedy', 'ood', 'correct'))} |")
-    lines += _settings_lines(results) + _sweep_lines(results) + _bar_lines(s)
+    lines += _settings_lines(results) + _sweep_lines(results) + _bar_lines(s) + _grpo_bar_lines(s)
     return "\n".join(lines) + "\n"
 
 
@@ -191,15 +191,20 @@ def _settings_lines(results: dict[str, Any]) -> list[str]:
 
 
 def _sweep_lines(results: dict[str, Any]) -> list[str]:
-    sweep = [v for k, v in results["phases"].items() if k.startswith("sweep/")]
-    if not sweep:
-        return []
-    lines = ["", f"## TRL learning-rate sweep (validation split, greedy pass@1; {len(sweep)} runs)", "",
-             "| learning rate | train min | steps | val greedy pass@1 |", "|---|---|---|---|"]
-    chosen = results["phases"].get("train/trl_grpo_tuned", {}).get("learning_rate")
-    for v in sorted(sweep, key=lambda v: v["learning_rate"]):
-        mark = " (chosen)" if v["learning_rate"] == chosen else ""
-        lines.append(f"| {v['learning_rate']:g}{mark} | {v['train_min']:.1f} | {v['steps']} | {v['val_pass@1']:.3f} |")
+    lines = []
+    for arm in SWEPT:
+        title = "TRL" if arm == "trl_grpo_tuned" else arm
+        sweep = list(sweep_runs(results, arm).values())
+        if not sweep:
+            continue
+        lines += ["", f"## {title} learning-rate sweep (validation split, greedy pass@1; {len(sweep)} runs)", "",
+                  "| learning rate | train min | steps | val greedy pass@1 | val truncated |", "|---|---|---|---|---|"]
+        chosen = results["phases"].get(f"train/{arm}", {}).get("learning_rate")
+        for v in sorted(sweep, key=lambda v: v["learning_rate"]):
+            mark = " (chosen)" if v["learning_rate"] == chosen else ""
+            trunc = f"{v['val_truncated']:.2f}" if "val_truncated" in v else "-"
+            lines.append(f"| {v['learning_rate']:g}{mark} | {v['train_min']:.1f} | {v['steps']} | "
+                         f"{v['val_pass@1']:.3f} | {trunc} |")
     return lines
 
 
@@ -213,6 +218,19 @@ def _bar_lines(s: dict[str, Any]) -> list[str]:
             f"- random-reward control gain: {_iv(b['random_gain'])}; interval contains 0: "
             f"**{'yes' if b['random_gain_contains_zero'] else 'no'}**",
             f"- OOD probe, ours' greedy gain: {_iv(b['ood_gain_ours'])}"]
+
+
+def _grpo_bar_lines(s: dict[str, Any]) -> list[str]:
+    b = s.get("grpo_bar")
+    if not b:
+        return []
+    runs = b["runs_per_arm"]
+    collapsed = ", ".join(f"{lr:g}" for lr in b["collapses_where_trl_does_not"]) or "none"
+    return ["", "## Issue #27's bar on this record", "",
+            f"- ours_grpo - trl_grpo_tuned, greedy overall ({runs['ours_grpo']} / {runs['trl_grpo_tuned']} seeds): "
+            f"{_iv(b['ours_grpo_minus_trl'])}; at least TRL's: **{'yes' if b['at_least_trl'] else 'no'}**",
+            f"- swept rates at which ours_grpo collapses (validation greedy truncation >= 0.10) and TRL's does not: "
+            f"**{collapsed}**"]
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -25,6 +25,24 @@ PEERS = ("trl_grpo_tuned", "plain_rft")
 BAR_MARGIN = 0.05  # issue #12: ours must beat the best peer by this much, interval above 0
 
 
+#: Arms whose learning rate is swept on the validation split, and the prefix of their sweep phases
+#: (TRL's keeps the name records had before ours_grpo got its own sweep on 2026-12-07).
+SWEPT = {"trl_grpo_tuned": "sweep/lr=", "ours_grpo": "sweep/ours_grpo/lr="}
+
+
+def swept_arms(settings: dict[str, Any]) -> list[str]:
+    """The run's arms that get a learning-rate sweep (records from before 2026-12-07 swept TRL's only)."""
+    return settings.get("swept_arms", [a for a in ("trl_grpo_tuned",) if a in settings["arms"]])
+
+
+def sweep_phase(arm: str, lr: float) -> str:
+    return f"{SWEPT[arm]}{lr:g}"
+
+
+def sweep_runs(results: dict[str, Any], arm: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in results["phases"].items() if k.startswith(SWEPT[arm])}
+
+
 def run_seeds(settings: dict[str, Any]) -> list[int]:
     """The run seeds of every training arm (records from before ``--seeds``: one run, seed 0)."""
     return list(settings.get("seeds") or [0])
@@ -113,6 +131,8 @@ def summarize(results: dict[str, Any], *, resamples: int = 10_000) -> dict[str, 
     arms = [a for a in ARMS if a in runs]
     pairs = [(arm, "base") for arm in arms if "base" in runs]
     pairs_between = list(itertools.combinations(arms, 2))
+    if {"ours_grpo", "trl_grpo_tuned"} <= set(arms):  # issue #27 compares the two GRPOs, ours first
+        pairs_between.append(("ours_grpo", "trl_grpo_tuned"))
     for target, pair_list in (("gains", pairs), ("differences", pairs_between)):
         for a, b in pair_list:
             name = a if target == "gains" else f"{a} - {b}"
@@ -125,7 +145,30 @@ def summarize(results: dict[str, Any], *, resamples: int = 10_000) -> dict[str, 
                                              strata=strata, resamples=resamples).to_dict()
                         for m in interval_metrics(rows)}
     out["bar"] = bar(out, evals)
+    out["grpo_bar"] = grpo_bar(out, results)
     return out
+
+
+#: Issue #27: greedy truncation at or above this share at the eval cap is a collapsed policy.
+COLLAPSE_TRUNCATION = 0.10
+
+
+def grpo_bar(summary: dict[str, Any], results: dict[str, Any]) -> dict[str, Any] | None:
+    """Issue #27's bar: ours_grpo's seed-mean greedy pass@1 at least trl_grpo_tuned's, and no swept
+    rate at which ours collapses (validation truncation >= 0.10) where TRL's does not (None until
+    both GRPO arms are scored)."""
+    diff = summary["differences"].get("ours_grpo - trl_grpo_tuned")
+    if diff is None:
+        return None
+    truncation = {arm: {v["learning_rate"]: v.get("val_truncated") for v in sweep_runs(results, arm).values()}
+                  for arm in ("ours_grpo", "trl_grpo_tuned")}
+    collapsed_alone = [lr for lr, t in truncation["ours_grpo"].items()
+                       if t is not None and t >= COLLAPSE_TRUNCATION
+                       and (truncation["trl_grpo_tuned"].get(lr) or 0.0) < COLLAPSE_TRUNCATION]
+    greedy = diff["greedy"]["overall"]["correct"]
+    return {"ours_grpo_minus_trl": greedy, "at_least_trl": greedy["estimate"] >= 0,
+            "sweep_truncation": truncation, "collapses_where_trl_does_not": sorted(collapsed_alone),
+            "runs_per_arm": {arm: len(summary["runs"].get(arm, [])) for arm in ("ours_grpo", "trl_grpo_tuned")}}
 
 
 def bar(summary: dict[str, Any], evals: dict[str, Any]) -> dict[str, Any] | None:

@@ -161,6 +161,40 @@ def test_seeds_are_pooled_per_arm_and_their_spread_is_in_the_interval():
     assert "| ours | 2 | seed 0: 0.700, seed 1: 0.300 | 0.500 |" in text and "over training seeds" in text
 
 
+def test_both_grpo_arms_get_their_own_sweep_and_the_grpo_bar_compares_them(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("self_improve_script", REPO / "benchmarks" / "self_improve.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    settings = script.resolve_settings(script.parse_args(["--smoke", "--out", str(tmp_path), "--arms", "ours_grpo",
+                                                          "trl_grpo_tuned", "--sweep-lrs", "1e-5", "3e-5"]))
+    assert [p for p in script.plan(settings) if p.startswith("sweep/")] == [
+        "sweep/lr=1e-05", "sweep/lr=3e-05", "sweep/ours_grpo/lr=1e-05", "sweep/ours_grpo/lr=3e-05"]
+    results = fake_results({"trl_grpo_tuned": 0.1, "ours_grpo": 0.3})
+    results["settings"].update(arms=["trl_grpo_tuned", "ours_grpo"], sweep_lrs=[1e-5, 3e-5],
+                               swept_arms=["trl_grpo_tuned", "ours_grpo"])
+    results["phases"] |= {"sweep/lr=1e-05": {"learning_rate": 1e-5, "train_min": 7.0, "steps": 10, "val_pass@1": 0.3,
+                                             "val_truncated": 0.0},
+                          "sweep/ours_grpo/lr=1e-05": {"learning_rate": 1e-5, "train_min": 7.0, "steps": 6,
+                                                       "val_pass@1": 0.5, "val_truncated": 0.0},
+                          "sweep/ours_grpo/lr=3e-05": {"learning_rate": 3e-5, "train_min": 7.0, "steps": 6,
+                                                       "val_pass@1": 0.1, "val_truncated": 0.4}}
+    results["phases"]["train/ours_grpo"]["learning_rate"] = 1e-5
+    from benchmarks.self_improve_bench import phases
+
+    assert phases.best_learning_rate(results, "ours_grpo") == 1e-5  # its own sweep, not TRL's
+    assert phases._sweep_lr(results, "ours_grpo") == ["train.grpo.learning_rate=1e-05"]
+    s = summary.summarize(results, resamples=500)
+    b = s["grpo_bar"]
+    assert b["ours_grpo_minus_trl"]["estimate"] == pytest.approx(0.2) and b["at_least_trl"]
+    assert b["collapses_where_trl_does_not"] == [3e-5]  # ours truncates 40% at 3e-5; TRL's 3e-5 was fine (0.0)
+    results["summary"] = s
+    text = report.markdown(results)
+    assert "## ours_grpo learning-rate sweep" in text and "| 1e-05 (chosen) | 7.0 | 6 | 0.500 | 0.00 |" in text
+    assert "| ours_grpo - trl_grpo_tuned | +0.200" in text and "**3e-05**" in text
+
+
 def test_seeds_plan_every_arm_at_one_seed_before_the_next(tmp_path):
     import importlib.util
 
@@ -194,8 +228,10 @@ def test_smoke_run_writes_the_whole_record_and_resumes(tmp_path):
         entry = results["phases"][f"train/{arm}"]
         assert entry["done"] and entry["config"] and entry["steps"] >= 0
     assert results["phases"]["train/trl_grpo_tuned"]["reused_sweep_run"]
-    chosen = results["phases"]["train/trl_grpo_tuned"]["learning_rate"]  # our GRPO trains at the sweep's choice
-    assert results["phases"]["train/ours_grpo"]["config"]["train"]["grpo"]["learning_rate"] == chosen
+    ours_grpo = results["phases"]["train/ours_grpo"]  # our GRPO: the best run of its own sweep
+    assert ours_grpo["reused_sweep_run"] and set(ours_grpo["sweep"]) == {"sweep/ours_grpo/lr=1e-05",
+                                                                         "sweep/ours_grpo/lr=3e-05"}
+    assert ours_grpo["config"]["train"]["grpo"]["learning_rate"] == ours_grpo["learning_rate"]
     assert (out / "table.md").read_text().count("| ours") >= 2 and (out / "gains.png").exists()
     subprocess.run([*cmd, "--resume"], check=True, cwd=REPO, timeout=600)  # nothing left to do: re-renders
     again = json.loads((out / "results.json").read_text())
