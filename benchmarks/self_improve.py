@@ -45,6 +45,12 @@ difference between arms carries a 95% paired bootstrap interval over problems; n
     python benchmarks/self_improve.py --strict-format # every arm trained on the strict-format reward
     python benchmarks/self_improve.py --seeds 0 1 2 --arms ours plain_rft trl_grpo_tuned random   # seeds
 
+Scoring (``--scorer``, ``self_improve_bench/scorer.py``): where the CPU vLLM environment exists
+(``bash launch/setup_vllm.sh``), every policy is scored with the ``vllm`` backend in that
+environment, after a parity check against ``hf`` (the base model's greedy answers on the
+validation split, compared token for token; the record states the share identical and both
+passes' seconds). Training and the sweeps' validation scores stay on ``hf`` in this interpreter.
+
 Each phase (the base model's evaluation, one sweep run, one arm: train then evaluate) runs in its
 own process and commits its results to ``results.json`` when it ends, so a killed run loses at
 most the phase in flight; ``--resume`` reruns that phase (a loop arm continues from its last
@@ -127,6 +133,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                           "on two oversubscribed cores stall each other)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="config override for every loop arm (recorded with the settings)")
+    p.add_argument("--scorer", default="auto", choices=("auto", "hf", "vllm"),
+                   help="engine that scores the policies (training is unchanged): vllm runs the scoring phases in "
+                        "the CPU vLLM environment (launch/setup_vllm.sh; SELFIMPROVE_VLLM_VENV), after a parity check "
+                        "against hf on the validation split; auto = vllm where that environment exists")
     p.add_argument("--phase", help=argparse.SUPPRESS)  # internal: run one phase of the run in --out
     args = p.parse_args(argv)
     if args.out is None:
@@ -135,6 +145,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.self_improve_bench import scorer
     from benchmarks.self_improve_bench.summary import SWEPT
     from selfimprove.config import load_config
 
@@ -150,7 +161,7 @@ def resolve_settings(args: argparse.Namespace) -> dict[str, Any]:
         "sampled_temperature": 0.7, "strict_format": args.strict_format,
         "loop_overrides": [*base["loop_overrides"], *args.overrides], "threads": args.threads,
         "seeds": _unique(args.seeds) if args.seeds else [cfg.run.seed],
-        "swept_arms": [a for a in SWEPT if a in args.arms],
+        "swept_arms": [a for a in SWEPT if a in args.arms], "scorer": scorer.resolve(args.scorer),
     }
 
 
@@ -164,11 +175,13 @@ def _unique(seeds: list[int]) -> list[int]:
 
 def plan(settings: dict[str, Any]) -> list[str]:
     phases = (["calibrate"] if settings["eval_cap"] == "auto" else []) + ["eval/base"]
+    from benchmarks.self_improve_bench import scorer
     from benchmarks.self_improve_bench.summary import run_label, sweep_phase, swept_arms
 
     phases += [sweep_phase(arm, lr) for arm in swept_arms(settings) for lr in settings["sweep_lrs"]]
     # every arm at the first seed, then every arm at the next: a stopped run is a complete record of fewer seeds
-    return phases + [f"arm/{run_label(arm, seed, settings)}" for seed in settings["seeds"] for arm in settings["arms"]]
+    phases += [f"arm/{run_label(arm, seed, settings)}" for seed in settings["seeds"] for arm in settings["arms"]]
+    return scorer.plan(settings, phases)
 
 
 def start(args: argparse.Namespace) -> dict[str, Any]:
@@ -220,17 +233,19 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.self_improve_bench.phases import run_phase
 
         return run_phase(args.out, args.phase)
-    from benchmarks.self_improve_bench import record, summary
+    from benchmarks.self_improve_bench import record, scorer, summary
 
     results = start(args)
     settings = results["settings"]
     print(f"self-improvement benchmark -> {args.out}; arms {settings['arms']}; budget {settings['budget_minutes']:g} "
-          f"min per arm; load average {results['invocations'][-1]['loadavg_before']}", flush=True)
+          f"min per arm; scored with {settings['scorer']}; load average {results['invocations'][-1]['loadavg_before']}",
+          flush=True)
     for phase in plan(settings):
         if results["phases"].get(phase, {}).get("done"):
             continue
         print(f"== {phase}", flush=True)
-        cmd = [sys.executable, str(SCRIPT), "--out", str(args.out), "--phase", phase, "--threads", str(args.threads)]
+        cmd = [scorer.python_for(phase, settings["scorer"]), str(SCRIPT), "--out", str(args.out), "--phase", phase,
+               "--threads", str(args.threads)]
         subprocess.run(cmd, check=True)
         results = record.load(args.out / "results.json")
     results["summary"] = summary.summarize(results)

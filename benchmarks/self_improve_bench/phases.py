@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import arms, data, record, scoring
+from . import arms, data, record, scorer, scoring
 from .summary import eval_cap, run_label, run_seeds, sweep_phase, sweep_runs, swept_arms
 
 BENCH = Path(__file__).resolve().parents[1]
@@ -48,6 +48,11 @@ def _splits(results: dict[str, Any]) -> data.Splits:
     return splits
 
 
+def scoring_config(settings: dict[str, Any], out: Path, backend: str | None = None):
+    """The config every scoring pass uses: ``ours``' with the run's scorer as the rollout backend."""
+    return loop_config(settings, out, "ours", [f"rollouts.backend={backend or settings.get('scorer', 'hf')}"])
+
+
 def _eval_runtime(cfg):
     # scoring is always lenient math; strict pass@1 is read from the same completions
     return dataclasses.replace(cfg.verifier, name="math", options={}).runtime()
@@ -57,7 +62,7 @@ def _score(label: str, policy, results: dict[str, Any], out: Path) -> None:
     """Score ``policy`` on test + OOD and commit it as ``evals[label]``."""
     s = results["settings"]
     splits = _splits(results)
-    cfg = loop_config(s, out, "ours")
+    cfg = scoring_config(s, out)
     policy.name = label
     t0, load0 = time.perf_counter(), record.loadavg()
     with _eval_runtime(cfg) as runtime:
@@ -67,7 +72,7 @@ def _score(label: str, policy, results: dict[str, Any], out: Path) -> None:
     fresh = record.load(out / "results.json")
     fresh["evals"][label] = scored
     fresh["phases"].setdefault(f"eval/{label}", {}).update(
-        done=True, seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
+        done=True, seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()], scorer=cfg.rollouts.backend)
     record.save(out / "results.json", fresh)
     g = scored["greedy"]["metrics"]
     print(f"  {label}: greedy pass@1 {g['pass@1']:.3f} (truncated {g['truncated_fraction']:.2f}) on "
@@ -85,7 +90,7 @@ def _base_model(results: dict[str, Any], out: Path):
 def calibrate(results: dict[str, Any], out: Path) -> None:
     """Choose the scoring cap on the validation split (see :func:`scoring.calibrate_cap`)."""
     s = results["settings"]
-    cfg = loop_config(s, out, "ours")
+    cfg = scoring_config(s, out)
     t0, load0 = time.perf_counter(), record.loadavg()
     with _eval_runtime(cfg) as runtime:
         entry = scoring.calibrate_cap(_base_model(results, out), _splits(results).val, cfg, runtime,
@@ -93,6 +98,28 @@ def calibrate(results: dict[str, Any], out: Path) -> None:
     entry.update(seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()])
     _commit_phase(out, "calibrate", entry)
     print(f"  eval cap {entry['eval_cap']} (truncation by cap, greedy: {entry['truncation']['greedy']})", flush=True)
+
+
+def parity(results: dict[str, Any], out: Path, backend: str) -> None:
+    """The base model's greedy answers to the validation split on ``backend``; on ``vllm`` (run after
+    ``hf``), their comparison is committed as the ``parity`` phase (see :mod:`.scorer`)."""
+    from selfimprove.evaluate import evaluate
+
+    s = results["settings"]
+    cfg = scoring_config(s, out, backend)
+    mcfg = scoring.mode_config(cfg, "greedy", eval_cap=eval_cap(results), samples=1, sampled_t=0.0)
+    policy = _base_model(results, out)
+    t0 = time.perf_counter()  # from the engine's start (vLLM's is in it) to the last verdict
+    with _eval_runtime(cfg) as runtime:
+        _, traces = evaluate(policy, _splits(results).val, mcfg, runtime)
+    answers = {t.problem_id: {"ids": list(t.completion_ids), "correct": bool(t.verification.correct)} for t in traces}
+    _commit_phase(out, f"parity/{backend}", {"answers": answers, "seconds": time.perf_counter() - t0})
+    if backend == "vllm":
+        hf = results["phases"]["parity/hf"]
+        entry = scorer.parity_entry(hf["answers"], answers)
+        entry["seconds"] = {"hf": hf["seconds"], "vllm": time.perf_counter() - t0}
+        _commit_phase(out, "parity", {**entry, "done": True})
+        print(f"  parity: {entry['identical']} of {entry['problems']} greedy answers identical to hf's", flush=True)
 
 
 def _commit_phase(out: Path, name: str, entry: dict[str, Any]) -> None:
@@ -208,6 +235,11 @@ def run_phase(out: Path, phase: str) -> int:
         calibrate(results, out)
     elif kind == "eval" and name == "base":
         _score("base", _base_model(results, out), results, out)
+    elif kind == "parity":
+        parity(results, out, name)
+    elif kind == "train":  # vLLM scores: training runs here, the arm/<label> phase scores in the vLLM interpreter
+        arm, _, seed = name.partition("@")
+        train_arm(results, out, arm, int(seed) if seed else run_seeds(results["settings"])[0])
     elif kind == "sweep":  # sweep/lr=<lr> is TRL's (the name older records use), sweep/<arm>/lr=<lr> another arm's
         arm, _, lr = name.rpartition("/")
         sweep_run(results, out, arm or "trl_grpo_tuned", float(lr.removeprefix("lr=")))

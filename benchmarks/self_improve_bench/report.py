@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from . import scorer
 from .summary import ARMS, SWEPT, eval_cap, run_seeds, sweep_runs
 
 GROUP_TITLES = {"overall": "held-out (all trained families)", "ood": "OOD probe (never trained)"}
@@ -45,6 +46,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"T {st['sampled_temperature']:g} x {st['eval_samples']}. Intervals: 95% paired bootstrap over problems"
         f"{_seeds_clause(s)} (✓ above 0, ✗ below 0).",
         *_cap_lines(results, cap),
+        scorer.describe(results),
         "",
         "## Arms",
         "",

@@ -201,7 +201,7 @@ def test_seeds_plan_every_arm_at_one_seed_before_the_next(tmp_path):
     spec = importlib.util.spec_from_file_location("self_improve_script", REPO / "benchmarks" / "self_improve.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    settings = script.resolve_settings(script.parse_args(["--smoke", "--out", str(tmp_path), "--seeds", "3", "5",
+    settings = script.resolve_settings(script.parse_args(["--smoke", "--out", str(tmp_path), "--seeds", "3", "5", "--scorer", "hf",
                                                           "--arms", "ours", "trl_grpo_tuned"]))
     assert script.plan(settings)[-4:] == ["arm/ours", "arm/trl_grpo_tuned", "arm/ours@5", "arm/trl_grpo_tuned@5"]
     assert script.resolve_settings(script.parse_args(["--smoke", "--out", str(tmp_path)]))["seeds"] == [0]
