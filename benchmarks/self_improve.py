@@ -219,7 +219,8 @@ def start(args: argparse.Namespace) -> dict[str, Any]:
                      "problems": {s: data.as_records(getattr(splits, s), splits.family) for s in ("val", "test", "ood")}},
         }
     results["invocations"].append({"started": record.now(), "argv": sys.argv[1:], "git_commit": git["git_commit"],
-                                   "git_status": git["git_status"], "loadavg_before": record.loadavg()})
+                                   "git_status": git["git_status"], "loadavg_before": record.loadavg(),
+                                   "machine": record.machine()})  # a resumed run may continue on another machine
     record.save(path, results)
     return results
 

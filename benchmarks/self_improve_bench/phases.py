@@ -72,7 +72,8 @@ def _score(label: str, policy, results: dict[str, Any], out: Path) -> None:
     fresh = record.load(out / "results.json")
     fresh["evals"][label] = scored
     fresh["phases"].setdefault(f"eval/{label}", {}).update(
-        done=True, seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()], scorer=cfg.rollouts.backend)
+        done=True, seconds=time.perf_counter() - t0, loadavg=[load0, record.loadavg()], scorer=cfg.rollouts.backend,
+        finished=record.now())
     record.save(out / "results.json", fresh)
     g = scored["greedy"]["metrics"]
     print(f"  {label}: greedy pass@1 {g['pass@1']:.3f} (truncated {g['truncated_fraction']:.2f}) on "
@@ -123,8 +124,9 @@ def parity(results: dict[str, Any], out: Path, backend: str) -> None:
 
 
 def _commit_phase(out: Path, name: str, entry: dict[str, Any]) -> None:
+    """Commit one phase's entry, stamped with when it ended (a resumed run spans sessions and machines)."""
     fresh = record.load(out / "results.json")
-    fresh["phases"][name] = entry
+    fresh["phases"][name] = {**entry, "finished": entry.get("finished", record.now())}
     record.save(out / "results.json", fresh)
 
 
