@@ -6,15 +6,16 @@ import dataclasses
 from typing import Any, Sequence
 
 from verifiers.base import Verification
-from verifiers.math import choice, compare, extract, guard, hedge
-from verifiers.math.nodes import Node, Ungradeable
+from verifiers.math import choice, compare, evaluated, extract, guard, hedge
+from verifiers.math.nodes import Node, Scalar, Ungradeable
 from verifiers.math.normalize import normalize
 from verifiers.math.parse import ParseError, parse_answer
 
 # 2: exact by default (no tolerance unless asked), decimal references, units in \text{}
 # 3: hedges are invalid, revisions count their last answer; equations compared as equations and
 #    named values in conventional order; base subscripts; units compared; "no answer" meanings
-VERSION = "3"
+# 4: a rational reference needs a value: an operation on numbers ("99 + 16" for 115) is wrong
+VERSION = "4"
 _MAX_EXTRACTED_CHARS = guard.MAX_ANSWER_CHARS + 1  # kept in traces; one past the limit still reads as too long
 
 
@@ -37,6 +38,10 @@ class MathVerifier:
       round-off of sympy's 50-digit evaluation, so ``0.667`` is wrong for ``\\frac23`` and ``1.41``
       for ``\\sqrt2``: a policy cannot farm reward with short decimals. Integers and rationals
       compare exactly at any size.
+    - A rational reference needs the answer's value: an operation on numbers (``99 + 16`` or
+      ``0 * 57``, the question restated) is wrong, though sympy would evaluate it to the
+      reference (:mod:`verifiers.math.evaluated`: GRPO learns to restate in a dozen steps).
+      One fraction (``\frac{6}{8}``) and scientific notation are values.
     - A decimal reference (``0.33``, ``2.50``, ``6.02 \\times 10^{23}``) is known to its last
       digit: an answer equal to it when rounded there is correct (``\\frac13`` or ``0.333`` for
       ``0.33``; ``0.3`` is not).
@@ -181,6 +186,9 @@ class MathVerifier:
             ok = compare.equivalent(ref, node, self.tolerance, question=question)
         except Ungradeable as exc:
             return Verification.invalid(f"cannot grade the answer {cand.text[:200]!r}: {exc}", cand.text)
+        if ok and _restated(ref, node, cand.text):
+            return Verification.graded(False, cand.text, f"the final answer {cand.text[:200]!r} is an expression, not "
+                                       "its value: evaluate it", details={"method": cand.method, "unevaluated": True})
         feedback = "correct" if ok else f"the final answer {cand.text[:200]!r} is not correct"
         return Verification.graded(ok, cand.text, feedback, details={"method": cand.method})
 
@@ -210,6 +218,12 @@ class MathVerifier:
         ok = found == letter
         return Verification.graded(ok, found, "correct" if ok else f"choice {found} is not correct",
                                    details={"method": method})
+
+
+def _restated(ref: Node, node: Node, text: str) -> bool:
+    """A rational reference answered by an operation on numbers (see :mod:`verifiers.math.evaluated`)."""
+    return (isinstance(ref, Scalar) and isinstance(node, Scalar) and bool(ref.expr.is_Rational)
+            and evaluated.unevaluated(normalize(text)))
 
 
 def reference_answer(reference: Any) -> str:
