@@ -60,6 +60,7 @@ scored split by split (``by_split.py``) and its provenance (``record.py``).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -77,8 +78,7 @@ from benchmarks.self_improve_bench import arms, by_split, child, record, scoring
 CONFIG = REPO / "configs" / "code_rft.yaml"
 ARMS = ("ours", "random", "trl_grpo")
 SPLITS = ("parametric", "template")
-#: Scored greedy only: HumanEval (as its papers report it) and the sweep's validation set (the
-#: learning rate is picked on greedy pass@1).
+#: Scored greedy only: HumanEval (as its papers report it), the sweep's validation set (picked on greedy pass@1).
 GREEDY_ONLY = ("humaneval", "val")
 
 #: --smoke: every phase runs, on a few problems, for a minute or two each.
@@ -124,14 +124,20 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     return by_split.summarize(results, SPEC)
 
 
-def score_policy(policy, sets: dict[str, list], cfg, runtime, args) -> dict[str, Any]:
+def score_policy(checkpoint: str | None, sets: dict[str, list], cfg, args) -> dict[str, Any]:
+    """pass@1 of a checkpoint (None: the base model) on each set: greedy, and sampled but on GREEDY_ONLY."""
+    from selfimprove.models import load_model
+    policy = load_model(checkpoint or cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
+    policy.model.eval()
     out: dict[str, Any] = {}
-    for split, problems in sets.items():
-        modes = ["greedy"] if split in GREEDY_ONLY else ["greedy", "sampled"]
-        tokens = args.humaneval_tokens if split == "humaneval" else args.eval_tokens
-        out[split] = {m: scoring.pass_at_1(policy, problems, cfg, runtime, mode=m, samples=args.samples,
-                                           sampled_t=args.temperature, eval_cap=tokens) for m in modes}
-        print(f"    {split}: " + ", ".join(f"{m} {scoring.mean_pass(out[split][m]):.3f}" for m in modes), flush=True)
+    with cfg.verifier.runtime() as runtime:
+        for split, problems in sets.items():
+            modes = ["greedy"] if split in GREEDY_ONLY else ["greedy", "sampled"]
+            tokens = args.humaneval_tokens if split == "humaneval" else args.eval_tokens
+            out[split] = {m: scoring.pass_at_1(policy, problems, cfg, runtime, mode=m, samples=args.samples,
+                                               sampled_t=args.temperature, eval_cap=tokens) for m in modes}
+            print(f"    {split}: " + ", ".join(f"{m} {scoring.mean_pass(out[split][m]):.3f}" for m in modes),
+                  flush=True)
     return out
 
 
@@ -149,21 +155,13 @@ def problem_sets(args: argparse.Namespace, cfg) -> tuple[dict[str, list], list, 
 
 
 def phase_score(args: argparse.Namespace, checkpoint: str | None, splits: list[str]) -> dict[str, Any]:
-    from selfimprove.models import load_model
-
     child.set_threads(args.threads)
     cfg = arm_config(args, "ours")
     sets, _, val = problem_sets(args, cfg)
-    sets["val"] = val
-    policy = load_model(checkpoint or cfg.model.name, device="cpu", cache_dir=cfg.model.cache_dir, seed=cfg.run.seed)
-    policy.model.eval()
-    with cfg.verifier.runtime() as runtime:
-        return score_policy(policy, {s: sets[s] for s in splits}, cfg, runtime, args)
+    return score_policy(checkpoint, {s: val if s == "val" else sets[s] for s in splits}, cfg, args)
 
 
 def phase_loop_arm(args: argparse.Namespace, arm: str, seed: int | None = None) -> dict[str, Any]:
-    import shutil
-
     child.set_threads(args.threads)
     cfg = arm_config(args, arm, seed)
     shutil.rmtree(cfg.run_dir, ignore_errors=True)  # every invocation trains from the base model
@@ -180,7 +178,8 @@ def phase_trl(args: argparse.Namespace, lr: float, minutes: float, out_dir: str)
     return trained
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (benchmarks/tune_code.py takes its scoring and loop defaults from it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--budget-minutes", type=float, default=30.0, help="training wall-clock per arm")
@@ -213,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="re-render a record's table and notes from its stored summary (no PNG, no "
                              "recomputation), and stop")
     parser.add_argument("--smoke", action="store_true", help="tiny budget and sets: checks the script end to end")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     if parser.parse_known_args(argv)[0].smoke:  # smoke defaults; flags given still win
         parser.set_defaults(**{k: v for k, v in SMOKE.items() if k != "loop_sets"})
     args = parser.parse_args(argv)
@@ -221,9 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         if given is not None and not given.is_file():
             parser.error(f"{given}: no such record; pass the results JSON a finished run wrote")
     if args.render:
-        import json
-
-        by_split.render(json.loads(args.render.read_text()), args.render, SPEC, figure=False)
+        by_split.render(record.load(args.render), args.render, SPEC, figure=False)
         return 0
     if args.resummarize:
         return by_split.resummarize(args.resummarize, SPEC)
@@ -286,9 +288,7 @@ def planned_runs(args: argparse.Namespace) -> list[tuple[str, str, int | None]]:
 def add_humaneval(path: Path) -> int:
     """Score HumanEval (greedy) for the base model and every trained checkpoint of a finished
     record made without ``--humaneval``, with the record's own settings; resummarize it in place."""
-    import json
-
-    args = argparse.Namespace(**{**json.loads(path.read_text())["settings"], "humaneval": True})
+    args = argparse.Namespace(**{**record.load(path)["settings"], "humaneval": True})
     args.out = Path(args.out)
     ids = [p.id for p in problem_sets(args, arm_config(args, "ours"))[0]["humaneval"]]
     return by_split.add_split(path, SPEC, "humaneval", ids,

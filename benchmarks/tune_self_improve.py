@@ -61,24 +61,8 @@ def dev_splits(dev: int, split: dict[str, int] | None = None):
     return splits, drawn
 
 
-def parse_variant(text: str) -> tuple[str, list[str]]:
-    """``NAME=KEY=VALUE[;KEY=VALUE...]`` -> (name, overrides)."""
-    name, sep, rest = text.partition("=")
-    overrides = [o.strip() for o in rest.split(";") if o.strip()]
-    if not sep or not name.isidentifier() or not overrides or any("=" not in o for o in overrides):
-        raise argparse.ArgumentTypeError(f"--variant {text!r}: expected NAME=KEY=VALUE[;KEY=VALUE...], "
-                                         "e.g. lr1e4=train.rft.learning_rate=1e-4")
-    return name, overrides
-
-
-def variant_overrides(name: str, given: dict[str, list[str]], baselines: tuple[str, ...] = BASELINES) -> list[str]:
-    from benchmarks.self_improve_bench.arms import LOOP_ARMS
-
-    return LOOP_ARMS.get(name, []) if name in baselines else given[name]
-
-
 # -- one variant, in its own process ------------------------------------------------------------
-def run_variant(out: str, name: str, overrides: list[str], settings: dict[str, Any]) -> dict[str, Any]:
+def run_variant(name: str, overrides: list[str], out: str, settings: dict[str, Any]) -> dict[str, Any]:
     import dataclasses
     import os
 
@@ -140,84 +124,43 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import multiprocessing
-
-    from benchmarks.self_improve_bench import data, record
+    from benchmarks.self_improve_bench import data, record, tuning
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--variant", type=parse_variant, action="append", default=[],
-                   help="NAME=KEY=VALUE[;KEY=VALUE...]: ours plus these config overrides (repeatable)")
-    p.add_argument("--out", type=Path, default=REPO / "runs" / "tune-self-improve")
-    p.add_argument("--resume", action="store_true", help="keep the variants already in --out; run the new ones")
-    p.add_argument("--budget-minutes", type=float, default=7.0, help="training wall-clock per variant (the benchmark's)")
+    tuning.add_arguments(p, out=REPO / "runs" / "tune-self-improve", budget_minutes=7.0,  # the benchmark's
+                         model="builtin:smollm2-135m-instruct")
     p.add_argument("--dev", type=int, default=100, help="dev problems per trained family")
     p.add_argument("--eval-cap", type=int, default=192, help="max new tokens when scoring (the benchmark's record: 192)")
-    p.add_argument("--model", default="builtin:smollm2-135m-instruct")
-    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--baselines", nargs="+", default=list(BASELINES),
                    help="benchmark arms in every run, each variant compared with them (default: ours plain_rft)")
-    p.add_argument("--set", dest="common", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override for every variant and baseline (e.g. smaller rounds for a smoke run)")
-    p.add_argument("--render", type=Path, default=None, metavar="RESULTS_JSON",
-                   help="only re-render a record's table and notes")
     args = p.parse_args(argv)
     if args.render is not None:
-        return render(args.render)
+        return tuning.render(args.render, table)
 
     from benchmarks.self_improve_bench.arms import LOOP_ARMS
 
-    given = dict(args.variant)
     baselines = tuple(args.baselines)
     unknown = [b for b in baselines if b not in LOOP_ARMS]
     if unknown:
         raise SystemExit(f"--baselines: {unknown} are not loop arms of the benchmark ({', '.join(LOOP_ARMS)})")
-    names = [*baselines, *given]
+    runs = tuning.plan({b: LOOP_ARMS[b] for b in baselines}, args.variant)
     settings = {"budget_minutes": args.budget_minutes, "dev": args.dev, "eval_cap": args.eval_cap,
                 "model": args.model, "threads": args.threads, "split": benchmark_split(), "common": args.common}
     if baselines != BASELINES:  # records before --baselines existed keep their settings as they were
         settings["baselines"] = list(baselines)
     path = args.out / "results.json"
-    if args.resume and path.exists():
-        results = record.load(path)
-        if results["settings"] != settings:
-            raise SystemExit(f"--resume: settings differ from {path}; pass the same flags")
-    elif path.exists():
-        raise SystemExit(f"{path} exists; pass --resume to add variants to it, or another --out")
-    else:
+
+    def fresh() -> dict[str, Any]:
         splits, dev = dev_splits(args.dev, settings["split"])
         data.write_training_files(splits, args.out / "data")
-        results = {"settings": settings, "environment": {**record.git_state(), "machine": record.machine()},
-                   "dev_ids": [q.id for q in dev], "family": {q.id: splits.family[q.id] for q in dev},
-                   "leakage_check": "passed: no canonical key in two of train / val / test / ood / dev",
-                   "variants": {}}
-    for name in names:
-        overrides = variant_overrides(name, given, baselines)
-        done = results["variants"].get(name)
-        if done is not None:
-            if done["overrides"] != overrides:
-                raise SystemExit(f"variant {name!r} is in {path} with other overrides {done['overrides']}; rename it")
-            continue
-        print(f"== {name}: {overrides or '(config as is)'}", flush=True)
-        with multiprocessing.get_context("spawn").Pool(1) as pool:
-            entry = pool.apply(run_variant, (str(args.out), name, overrides, settings))
-        entry.update(git_commit=record.git_state()["git_commit"], finished=record.now())
-        results["variants"][name] = entry
-        record.save(path, results)
-        print(table(results), flush=True)
-    return render(path)
+        return {"settings": settings, "environment": {**record.git_state(), "machine": record.machine()},
+                "dev_ids": [q.id for q in dev], "family": {q.id: splits.family[q.id] for q in dev},
+                "leakage_check": "passed: no canonical key in two of train / val / test / ood / dev",
+                "variants": {}}
 
-
-def render(path: Path) -> int:
-    """The record's table and notes: ``table.md`` beside a run's results.json, ``NAME.md`` beside a
-    committed ``NAME.json`` (and the results index is regenerated)."""
-    from benchmarks.self_improve_bench import record, results_index
-
-    results = record.load(path)
-    md, _ = record.outputs(path, "table.md", "")
-    md.write_text(table(results) + record.notes_markdown(results))
-    results_index.refresh(path)
-    print(f"wrote {md} from {path}")
-    return 0
+    results = tuning.open_record(path, args.resume, settings, fresh)
+    tuning.run_variants(path, results, runs, run_variant, (str(args.out), settings), table)
+    return tuning.render(path, table)
 
 
 if __name__ == "__main__":

@@ -67,12 +67,16 @@ class TaskConfig:
     path: str | None = field(None, help="Loaders: a .jsonl / .parquet file, a directory, or a hub dataset name.")
     train_split: str = field("train", help="Loaders: split or file stem used for training.")
     test_split: str = field("test", help="Loaders: split or file stem used for evaluation.")
-    held_out: Literal["parametric", "template", "humaneval", "mbpp"] = field(
+    held_out: Literal["parametric", "template", "humaneval", "mbpp", "dev_parametric", "dev_template"] = field(
         "parametric",
         help="code: the test set. 'parametric' (trained templates, unseen parameters), 'template' (templates never "
         "trained on), 'humaneval' (HumanEval, test-only), 'mbpp' (the MBPP-style JSONL at task.path); the train "
-        "split is the same for all four.",
+        "split is the same for all four. 'dev_parametric', 'dev_template': the dev split, for tuning (needs "
+        "task.dev_split).",
     )
+    dev_split: bool = field(
+        False, help="code: hold the dev split (selfimprove.tasks.code_dev) out of the train split, as a tuning run "
+        "(benchmarks/tune_code.py) must; false leaves the benchmark's splits as they are.")
     question_column: str = field("question", help="Loaders: column holding the problem text.")
     answer_column: str = field("answer", help="Loaders: column holding the gold answer.")
     answer_format: Literal["auto", "plain", "gsm8k", "boxed"] = field(
@@ -82,6 +86,13 @@ class TaskConfig:
     )
     prompt_template: str = field(DEFAULT_PROMPT, help="User message; {question} is replaced by the problem.")
     system_prompt: str | None = field(None, help="Optional system message.")
+
+    def __post_init__(self) -> None:
+        if self.dev_split and self.name != "code":
+            raise ValueError(f"dev_split is an option of task.name 'code', not {self.name!r}; remove task.dev_split")
+        if self.held_out.startswith("dev_") and not self.dev_split:
+            raise ValueError(f"held_out {self.held_out!r} needs dev_split: true, or the train split holds the dev "
+                             "problems; set task.dev_split=true")
 
 
 @dataclasses.dataclass

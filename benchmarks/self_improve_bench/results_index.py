@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                           "code self-improvement: our loop vs a random control and tuned TRL GRPO, sandboxed tests"),
     "code_random_seeds": ("benchmarks/code_self_improve.py --random-seeds",
                           "the code benchmark's random control over three seeds, and HumanEval"),
+    "tune_code": ("benchmarks/tune_code.py", "variants of the code benchmark's loop arm on the code dev split"),
     "rollouts": ("benchmarks/rollouts.py", "vLLM vs transformers generation: tokens/s and in-place weight sync"),
     "compact_decode": ("benchmarks/compact_decode.py", "row-compacted decoding vs transformers' generate()"),
     "refine_grpo": ("selfimprove train --config configs/grpo_refine.yaml",

@@ -28,8 +28,8 @@ def _code(cfg: TaskConfig) -> dict[str, list[Problem]]:
     from selfimprove.tasks import code
 
     return {
-        "train": code.generate_code_tasks(cfg.num_train, cfg.seed, "train"),
-        "test": code.held_out(cfg.held_out, cfg.num_test, cfg.seed, cfg.path),
+        "train": code.generate_code_tasks(cfg.num_train, cfg.seed, "train", cfg.dev_split),
+        "test": code.held_out(cfg.held_out, cfg.num_test, cfg.seed, cfg.path, cfg.dev_split),
     }
 
 

@@ -32,8 +32,12 @@
   prompt shows one of the tests as an example, as MBPP's do.
   Orders are stratified (round-robin over templates), so the first ``n`` cover the templates.
 
+  A dev split for tuning (``dev_parametric``, ``dev_template``) is carved out of ``train`` by
+  :mod:`selfimprove.tasks.code_dev`; with ``dev=True`` (``task.dev_split: true``) ``train`` leaves
+  it out. Without it, the three splits above are as they were before the dev split existed.
+
 ``task.held_out`` picks the test set of ``task.name: code``: ``parametric``, ``template``,
-``humaneval`` or ``mbpp`` (the JSONL at ``task.path``); see :func:`held_out`.
+``humaneval`` or ``mbpp`` (the JSONL at ``task.path``), or a dev split; see :func:`held_out`.
 """
 
 from __future__ import annotations
@@ -109,6 +113,7 @@ def load_mbpp_jsonl(path: str) -> list[Problem]:
 # -- procedural family --------------------------------------------------------------------------
 TESTS_PER_PROBLEM = 6
 SPLITS = ("train", "parametric", "template")
+DEV_SPLITS = ("dev_parametric", "dev_template")  # selfimprove.tasks.code_dev
 _DRAWS = 500  # attempts at a set of tests that pins the solution down (a template bug if it runs out)
 
 
@@ -120,11 +125,18 @@ def _name_split(template: Template, p: Any) -> str:
     return "parametric" if digest[0] % 5 == 0 else "train"
 
 
-def split_of(template: Template, p: Any) -> str:
+def split_of(template: Template, p: Any, dev: bool = False) -> str:
     """The split of one instance: ``train``, ``parametric``, ``template``, or ``twin`` (a held-out
-    instance that a train instance's solution computes: in no split; see the module docstring)."""
+    instance that a train instance's solution computes: in no split; see the module docstring).
+    With ``dev``, a train instance may instead be in a dev split (or a dev ``twin``)."""
     split = _name_split(template, p)
-    return "twin" if split != "train" and template.function(p) in _twins() else split
+    if split != "train":
+        return "twin" if template.function(p) in _twins() else split
+    if not dev:
+        return split
+    from selfimprove.tasks import code_dev  # it builds on this module
+
+    return code_dev.split_of(template, p)
 
 
 @functools.lru_cache(maxsize=1)
@@ -136,17 +148,17 @@ def _train_solutions() -> tuple:
 def _twins() -> frozenset[str]:
     """Held-out instance names that some train solution agrees with on the instance's edge cases
     and 200 draws from its own distribution (fixed, so the splits do not depend on the seed)."""
-    twins = set()
-    for template, p in _instances().values():
-        if _name_split(template, p) == "train":
-            continue
-        rng = random.Random(f"code-twins/{template.function(p)}")
-        cases = list(template.edges) + [template.draw(rng, p) for _ in range(200)]
-        solve = _compiled(template, p)
-        expected = [solve(*copy.deepcopy(c)) for c in cases]
-        if any(_passes(rival, cases, expected) for rival in _train_solutions()):
-            twins.add(template.function(p))
-    return frozenset(twins)
+    return frozenset(t.function(p) for t, p in _instances().values()
+                     if _name_split(t, p) != "train" and _agrees(t, p, _train_solutions()))
+
+
+def _agrees(template: Template, p: Any, rivals) -> bool:
+    """True when some rival passes the instance's edge cases and 200 fixed draws from its own distribution."""
+    rng = random.Random(f"code-twins/{template.function(p)}")
+    cases = list(template.edges) + [template.draw(rng, p) for _ in range(200)]
+    solve = _compiled(template, p)
+    expected = [solve(*copy.deepcopy(c)) for c in cases]
+    return any(_passes(rival, cases, expected) for rival in rivals)
 
 
 @functools.lru_cache(maxsize=1)
@@ -186,10 +198,14 @@ def _pins_down(cases: list[tuple], expected: list[Any], rivals) -> bool:
     return not any(_passes(rival, cases, expected) for rival in rivals)
 
 
-def _cases(template: Template, p: Any, rng: random.Random) -> tuple[list[tuple], list[Any]]:
+def _cases(template: Template, p: Any, rng: random.Random, split: str) -> tuple[list[tuple], list[Any]]:
     solve = _compiled(template, p)
     rivals = [_compiled(template, q) for q in _neighbours(template.params, p)]
-    if _name_split(template, p) != "train":
+    if split in DEV_SPLITS:  # no program a tuning run trains on, nor a test split's, may pass a dev problem
+        from selfimprove.tasks import code_dev
+
+        rivals += code_dev.rivals()
+    elif split != "train":
         rivals += _train_solutions()  # no trained program may pass a held-out problem
     for _ in range(_DRAWS):
         drawn = [template.draw(rng, p) for _ in range(TESTS_PER_PROBLEM - len(template.edges))]
@@ -213,9 +229,9 @@ def template_of(problem_id: str) -> str:
     return _instances()[problem_id][0].name
 
 
-def _build(template: Template, p: Any, seed: int) -> Problem:
+def _build(template: Template, p: Any, seed: int, split: str) -> Problem:
     name = template.function(p)
-    cases, expected = _cases(template, p, random.Random(f"code/{seed}/{name}"))
+    cases, expected = _cases(template, p, random.Random(f"code/{seed}/{name}"), split)
     call = lambda args: f"{name}({', '.join(map(repr, args))})"  # noqa: E731
     lines = [f"assert {call(c)} == {e!r}" for c, e in zip(cases, expected)]
     example = len(template.edges)  # the first drawn case: edge cases stay unannounced
@@ -225,17 +241,18 @@ def _build(template: Template, p: Any, seed: int) -> Problem:
                    fields={"entry_point": name})
 
 
-def generate_code_tasks(n: int, seed: int, split: str) -> list[Problem]:
-    """``n`` procedural problems of ``split`` (``train``, ``parametric`` or ``template``), in a
-    seeded order that takes the templates in turn."""
-    if split not in SPLITS:
-        raise TaskError(f"code tasks: split must be one of {', '.join(SPLITS)}, got {split!r}")
+def generate_code_tasks(n: int, seed: int, split: str, dev: bool = False) -> list[Problem]:
+    """``n`` procedural problems of ``split`` (``train``, ``parametric``, ``template``, or a dev
+    split), in a seeded order that takes the templates in turn. ``dev``: the train split of a
+    tuning run, without the dev splits' instances (test splits are the same either way)."""
+    if split not in SPLITS + DEV_SPLITS:
+        raise TaskError(f"code tasks: split must be one of {', '.join(SPLITS + DEV_SPLITS)}, got {split!r}")
     if n < 0:
         raise TaskError(f"code tasks: n must be >= 0, got {n}")
     rng = random.Random(f"code-order/{seed}/{split}")
     by_template: dict[str, list[tuple[Template, Any]]] = {}
     for template, p in _instances().values():
-        if split_of(template, p) == split:
+        if split_of(template, p, dev or split in DEV_SPLITS) == split:
             by_template.setdefault(template.name, []).append((template, p))
     queues = list(by_template.values())
     rng.shuffle(queues)
@@ -244,17 +261,21 @@ def generate_code_tasks(n: int, seed: int, split: str) -> list[Problem]:
     order = [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
     if n > len(order):
         log.warning("code tasks: only %d distinct %s problems; asked for %d", len(order), split, n)
-    return [_build(t, p, seed) for t, p in order[:n]]
+    return [_build(t, p, seed, split) for t, p in order[:n]]
 
 
-def held_out(which: str, n: int, seed: int, path: str | None = None) -> list[Problem]:
-    """The test set of ``task.name: code``: a procedural split, HumanEval, or MBPP-style JSONL."""
-    if which in ("parametric", "template"):
-        return generate_code_tasks(n, seed, which)
+def held_out(which: str, n: int, seed: int, path: str | None = None, dev: bool = False) -> list[Problem]:
+    """The test set of ``task.name: code``: a procedural split, HumanEval, or MBPP-style JSONL; a
+    dev split only with ``dev`` (the train split without it), which a tuning run scores on."""
+    if which in DEV_SPLITS and not dev:
+        raise TaskError(f"task.held_out {which!r} needs task.dev_split: true (else the train split holds it)")
+    if which in ("parametric", "template") + DEV_SPLITS:
+        return generate_code_tasks(n, seed, which, dev)
     if which == "humaneval":
         return load_humaneval(path)
     if which == "mbpp":
         if not path:
             raise TaskError("task.held_out 'mbpp' needs task.path: an MBPP-style JSONL file")
         return load_mbpp_jsonl(path)
-    raise TaskError(f"task.held_out must be parametric, template, humaneval or mbpp, got {which!r}")
+    raise TaskError(f"task.held_out must be parametric, template, humaneval, mbpp, dev_parametric or dev_template, "
+                    f"got {which!r}")

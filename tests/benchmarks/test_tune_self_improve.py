@@ -1,6 +1,5 @@
-"""benchmarks/tune_self_improve.py: the dev split is the benchmark's untouched neighbour, and variants parse."""
-
-import argparse
+"""benchmarks/tune_self_improve.py: the dev split is the benchmark's untouched neighbour (variants and
+the record: tests/benchmarks/test_tuning.py)."""
 
 import pytest
 
@@ -23,13 +22,3 @@ def test_dev_shares_no_key_and_leaves_the_benchmark_splits_as_they_are():
     # the check that guards it does fire on a shared key
     with pytest.raises(LeakageError):
         check_disjoint({"train": bench.train, "dev": [*dev, bench.train[0]]})
-
-
-def test_variants_parse_and_bad_ones_are_named():
-    assert tune.parse_variant("wide=train.prompts_per_round=96; train.rft.samples_per_prompt=4") == (
-        "wide", ["train.prompts_per_round=96", "train.rft.samples_per_prompt=4"])
-    for bad in ("wide", "wide=", "9x=a=1", "wide=train.prompts_per_round"):
-        with pytest.raises(argparse.ArgumentTypeError, match="NAME=KEY=VALUE"):
-            tune.parse_variant(bad)
-    assert tune.variant_overrides("ours", {}) == []
-    assert "train.rft.prefer=random" in tune.variant_overrides("plain_rft", {})
