@@ -22,24 +22,30 @@ from __future__ import annotations
 
 import re
 
-_NUM = r"(?:\d+(?:\.\d+)?|\.\d+)"
-#: Binary operators as they appear after normalize() (unicode is rewritten to LaTeX there).
-_OP = r"(?:\+|-|\*|/|\\times|\\cdot|\\div|\\ast)"
-_FRACTION = re.compile(rf"^(?:\d+\s*(?=\\frac)|\d+\s+(?=\d+\s*/))?"  # a mixed number's whole part: 2 1/2, 2\frac12
-                       rf"(?:\\frac\s*\{{\s*{_NUM}\s*\}}\s*\{{\s*{_NUM}\s*\}}|{_NUM}\s*/\s*{_NUM})$")
 _FRAC = re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
-#: Numbers, operators, brackets and spaces only: an arithmetic expression (or a plain number).
-_ARITHMETIC = re.compile(rf"^(?:{_NUM}|{_OP}|[\s(){{}}\[\]])+$")
-#: A number, an operator, a number (brackets and a sign between them allowed).
-_OPERATION = re.compile(rf"{_NUM}[\s)}}\]]*{_OP}[\s({{\[]*[-+]?\s*{_NUM}")
+_LATEX_OPS = re.compile(r"\\(?:times|cdot|div|ast)(?![a-zA-Z])")
+#: Digits, points, operators, brackets and spaces only: an arithmetic expression (or a plain number).
+_ARITHMETIC = re.compile(r"[\d.\s+\-*/(){}\[\]]*")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|\.\d+|[-+*/]")
+_OPERATORS = frozenset("+-*/")
 
 
 def unevaluated(text: str) -> bool:
-    """True when ``text`` (a normalised answer) is an operation on numbers rather than a number."""
-    s = re.sub(r"^[-+]\s*", "", text.strip().rstrip("."))  # a sign is part of the number
-    if not s or "^" in s or _FRACTION.match(s):  # powers: the notation of big and exact numbers (2^{64} - 1)
+    """True when ``text`` (a normalised answer) is an operation on numbers rather than a number.
+
+    Character classes and one left-to-right tokenisation only: linear in the answer's length
+    (alternatives of digit runs under a repeat would backtrack exponentially on long digit runs).
+    """
+    s = text.strip().rstrip(".")
+    if not s or "^" in s:  # powers: the notation of big and exact numbers (2^{64} - 1)
         return False
-    s = _FRAC.sub(r"(\1)/(\2)", s)
-    if not _ARITHMETIC.match(s):  # words, radicals, constants, units, relations: not this rule's to judge
+    s = _FRAC.sub(r"(\1)/(\2)", _LATEX_OPS.sub("*", s))
+    if not _ARITHMETIC.fullmatch(s):  # words, radicals, constants, units, relations: not this rule's to judge
         return False
-    return bool(_OPERATION.search(s))
+    tokens = _TOKEN.findall(s)  # brackets dropped: they do not change whether an operation is written
+    if tokens[:1] in (["-"], ["+"]):  # a sign is part of the number
+        tokens = tokens[1:]
+    kinds = ["op" if t in _OPERATORS else "num" for t in tokens]
+    if kinds in (["num", "op", "num"], ["num", "num", "op", "num"]) and tokens[-2] == "/":
+        return False  # one fraction (6/8, \frac{3}{4}) or a mixed number (2 1/2, 2\frac{1}{2})
+    return "op" in kinds and kinds.count("num") >= 2
