@@ -70,7 +70,7 @@ if __name__ == "__main__":
     sys.path[:] = [str(REPO)] + [p for p in sys.path if Path(p or ".").resolve() != SCRIPT.parent]
 
 from benchmarks import code_self_improve as bench  # noqa: E402
-from benchmarks.self_improve_bench import by_split, child, record, tuning  # noqa: E402
+from benchmarks.self_improve_bench import by_split, child, record, stats, tuning  # noqa: E402
 
 BASELINES = ("ours", "random")  # the code benchmark's loop arms
 #: Every run's loop: the dev split held out of training, its own per-round eval on dev_parametric.
@@ -146,17 +146,11 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     return by_split.summarize({"evals": evals, "data": results["data"]}, spec)
 
 
-def _ci(d: dict[str, Any], signed: bool = False) -> str:
-    f = "{:+.3f}" if signed else "{:.3f}"
-    return f"{f.format(d['estimate'])} [{f.format(d['low'])}, {f.format(d['high'])}]"
-
-
 def _difference(differences: dict[str, Any], a: str, b: str) -> dict[str, Any]:
     """a - b, whichever order the summary took them in."""
     if f"{a} - {b}" in differences:
         return differences[f"{a} - {b}"]
-    d = differences[f"{b} - {a}"]
-    return {**d, "estimate": -d["estimate"], "low": -d["high"], "high": -d["low"]}
+    return stats.negated(differences[f"{b} - {a}"])
 
 
 def table(results: dict[str, Any]) -> str:
@@ -180,11 +174,11 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", f"{key}:", "", "| run | pass@1 | - base | " + "".join(f"- {b} | " for b in baselines)
                   + "truncated |", "|---|---|---|" + "---|" * len(baselines) + "---|"]
         for label, score in per.items():
-            gain = _ci(summary["gains"][key][label], True) if label != "base" else "-"
-            diffs = [_ci(_difference(summary["differences"][key], label, b), True) if label not in ("base", b) else "-"
+            gain = by_split.ci(summary["gains"][key][label], True) if label != "base" else "-"
+            diffs = [by_split.ci(_difference(summary["differences"][key], label, b), True) if label not in ("base", b) else "-"
                      for b in baselines]
             cut = evals[label][split][mode]["truncated_fraction"]
-            lines.append(f"| {label} | {_ci(score)} | {gain} | " + "".join(f"{d} | " for d in diffs) + f"{cut:.3f} |")
+            lines.append(f"| {label} | {by_split.ci(score)} | {gain} | " + "".join(f"{d} | " for d in diffs) + f"{cut:.3f} |")
     return "\n".join(lines) + "\n"
 
 

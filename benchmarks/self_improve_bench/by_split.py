@@ -67,7 +67,8 @@ def summarize(results: dict[str, Any], spec: Spec) -> dict[str, Any]:
     return out
 
 
-def _ci(d: dict[str, Any], signed: bool = False) -> str:
+def ci(d: dict[str, Any], signed: bool = False) -> str:
+    """``estimate [low, high]`` of an interval dict, to 3 decimals (signed for gains and differences)."""
     f = "{:+.3f}" if signed else "{:.3f}"
     return f"{f.format(d['estimate'])} [{f.format(d['low'])}, {f.format(d['high'])}]"
 
@@ -77,20 +78,20 @@ def table(results: dict[str, Any]) -> str:
     lines = ["| split / mode | " + " | ".join(summary["pass@1"][next(iter(summary["pass@1"]))]) + " |",
              "|---|" + "---|" * len(summary["pass@1"][next(iter(summary["pass@1"]))])]
     for key, per in summary["pass@1"].items():
-        lines.append(f"| {key} | " + " | ".join(_ci(v) for v in per.values()) + " |")
+        lines.append(f"| {key} | " + " | ".join(ci(v) for v in per.values()) + " |")
     gained = [label for label in summary["pass@1"][next(iter(summary["pass@1"]))] if label != "base"]
     if gained:
         lines += ["", "Gains over the base model (paired by problem; 95% bootstrap over templates, over problems on "
                   "HumanEval, and over seeds where an arm has several):", "",
                   "| split / mode | " + " | ".join(gained) + " |", "|---|" + "---|" * len(gained)]
         for key, per in summary["gains"].items():
-            lines.append(f"| {key} | " + " | ".join(_ci(per[a], True) for a in gained) + " |")
+            lines.append(f"| {key} | " + " | ".join(ci(per[a], True) for a in gained) + " |")
     diffs = sorted({d for per in summary["differences"].values() for d in per})
     if diffs:
         lines += ["", "Differences between arms:", "", "| split / mode | " + " | ".join(diffs) + " |",
                   "|---|" + "---|" * len(diffs)]
         for key, per in summary["differences"].items():
-            lines.append(f"| {key} | " + " | ".join(_ci(per[d], True) for d in diffs) + " |")
+            lines.append(f"| {key} | " + " | ".join(ci(per[d], True) for d in diffs) + " |")
     evals = results["evals"]
     lines += ["", "Share of completions cut by the token cap (keep the base model's under 0.10):", "",
               "| split / mode | " + " | ".join(evals) + " |", "|---|" + "---|" * len(evals)]

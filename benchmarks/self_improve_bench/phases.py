@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import arms, data, record, scorer, scoring
-from .summary import eval_cap, run_label, run_seeds, sweep_phase, sweep_runs, swept_arms
+from .summary import SWEPT, eval_cap, run_label, run_seeds, sweep_phase, sweep_runs, swept_arms
 
 BENCH = Path(__file__).resolve().parents[1]
 CONFIG = BENCH.parent / "configs" / "benchmark_self_improve.yaml"
@@ -113,12 +113,13 @@ def parity(results: dict[str, Any], out: Path, backend: str) -> None:
     t0 = time.perf_counter()  # from the engine's start (vLLM's is in it) to the last verdict
     with _eval_runtime(cfg) as runtime:
         _, traces = evaluate(policy, _splits(results).val, mcfg, runtime)
+    seconds = time.perf_counter() - t0
     answers = {t.problem_id: {"ids": list(t.completion_ids), "correct": bool(t.verification.correct)} for t in traces}
-    _commit_phase(out, f"parity/{backend}", {"answers": answers, "seconds": time.perf_counter() - t0})
+    _commit_phase(out, f"parity/{backend}", {"answers": answers, "seconds": seconds})
     if backend == "vllm":
         hf = results["phases"]["parity/hf"]
         entry = scorer.parity_entry(hf["answers"], answers)
-        entry["seconds"] = {"hf": hf["seconds"], "vllm": time.perf_counter() - t0}
+        entry["seconds"] = {"hf": hf["seconds"], "vllm": seconds}
         _commit_phase(out, "parity", {**entry, "done": True})
         print(f"  parity: {entry['identical']} of {entry['problems']} greedy answers identical to hf's", flush=True)
 
@@ -185,11 +186,8 @@ def _sweep_lr(results: dict[str, Any], arm: str) -> list[str]:
     return [f"train.grpo.learning_rate={best_learning_rate(results, arm)!r}"]
 
 
-def train_arm(results: dict[str, Any], out: Path, arm: str, seed: int):
-    """Train ``arm`` at run seed ``seed`` (or adopt its committed training); return the trained policy."""
-    from selfimprove.models import load_model
-    from selfimprove.train.policy import load_policy
-
+def train_arm(results: dict[str, Any], out: Path, arm: str, seed: int) -> dict[str, Any]:
+    """Train ``arm`` at run seed ``seed`` (or adopt its committed training); return the results with it."""
     s = results["settings"]
     label = run_label(arm, seed, s)
     name = f"train/{label}"
@@ -213,14 +211,30 @@ def train_arm(results: dict[str, Any], out: Path, arm: str, seed: int):
         _commit_phase(out, name, entry)
         results = record.load(out / "results.json")
     entry = results["phases"][name]
-    cfg = loop_config(s, out, "ours", seed=seed)
     print(f"  {label}: {entry['train_min']:.2f} min of training, {entry['steps']} optimizer steps, "
           f"{entry['samples']} samples", flush=True)
+    return results
+
+
+def trained_policy(results: dict[str, Any], out: Path, arm: str, seed: int):
+    """The policy ``arm`` ended its training at run seed ``seed`` with (committed by :func:`train_arm`)."""
+    from selfimprove.models import load_model
+    from selfimprove.train.policy import load_policy
+
+    s = results["settings"]
+    entry = results["phases"][f"train/{run_label(arm, seed, s)}"]
+    cfg = loop_config(s, out, "ours", seed=seed)
     if arm == "trl_grpo_tuned":
         policy = load_model(entry["checkpoint"], device=cfg.run.device, dtype=cfg.model.dtype, seed=cfg.run.seed)
     else:
         policy = load_policy(loop_config(s, out, arm, seed=seed), entry["checkpoint"])
     return policy
+
+
+def _arm_and_seed(label: str, settings: dict[str, Any]) -> tuple[str, int]:
+    """``ours@1`` -> (``ours``, 1); a bare arm name is the first run seed's (see ``summary.run_label``)."""
+    arm, _, seed = label.partition("@")
+    return arm, int(seed) if seed else run_seeds(settings)[0]
 
 
 def run_phase(out: Path, phase: str) -> int:
@@ -240,15 +254,14 @@ def run_phase(out: Path, phase: str) -> int:
     elif kind == "parity":
         parity(results, out, name)
     elif kind == "train":  # vLLM scores: training runs here, the arm/<label> phase scores in the vLLM interpreter
-        arm, _, seed = name.partition("@")
-        train_arm(results, out, arm, int(seed) if seed else run_seeds(results["settings"])[0])
-    elif kind == "sweep":  # sweep/lr=<lr> is TRL's (the name older records use), sweep/<arm>/lr=<lr> another arm's
-        arm, _, lr = name.rpartition("/")
-        sweep_run(results, out, arm or "trl_grpo_tuned", float(lr.removeprefix("lr=")))
+        train_arm(results, out, *_arm_and_seed(name, results["settings"]))
+    elif kind == "sweep":
+        arm = next(a for a, prefix in SWEPT.items() if phase.startswith(prefix))
+        sweep_run(results, out, arm, float(phase.removeprefix(SWEPT[arm])))
     elif kind == "arm":
-        arm, _, seed = name.partition("@")
-        policy = train_arm(results, out, arm, int(seed) if seed else run_seeds(results["settings"])[0])
-        _score(name, policy, record.load(out / "results.json"), out)
+        arm, seed = _arm_and_seed(name, results["settings"])
+        results = train_arm(results, out, arm, seed)
+        _score(name, trained_policy(results, out, arm, seed), results, out)
         fresh = record.load(out / "results.json")
         fresh["phases"][phase] = {"done": True}
         record.save(out / "results.json", fresh)

@@ -64,6 +64,11 @@ class Interval:
         return f"{self.estimate:+.3f} [{self.low:+.3f}, {self.high:+.3f}] ({self.level:.0%})"
 
 
+def negated(d: dict[str, Any]) -> dict[str, Any]:
+    """An interval as :meth:`Interval.to_dict` wrote it, of the negated statistic (b - a from a - b)."""
+    return {**d, "estimate": -d["estimate"], "low": -d["high"], "high": -d["low"]}
+
+
 def bootstrap_mean(values: Sequence[float] | Sequence[Sequence[float]], *, strata: Sequence[Any] | None = None,
                    clusters: Sequence[Any] | None = None, resamples: int = DEFAULT_RESAMPLES,
                    level: float = 0.95, seed: int = 0) -> Interval:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from .stats import bootstrap_mean, paired_difference
+from .stats import bootstrap_mean, negated, paired_difference
 
 ARMS = ("ours", "trl_grpo_tuned", "plain_rft", "ours_grpo", "random")
 PEERS = ("trl_grpo_tuned", "plain_rft")
@@ -131,8 +131,6 @@ def summarize(results: dict[str, Any], *, resamples: int = 10_000) -> dict[str, 
     arms = [a for a in ARMS if a in runs]
     pairs = [(arm, "base") for arm in arms if "base" in runs]
     pairs_between = list(itertools.combinations(arms, 2))
-    if {"ours_grpo", "trl_grpo_tuned"} <= set(arms):  # issue #27 compares the two GRPOs, ours first
-        pairs_between.append(("ours_grpo", "trl_grpo_tuned"))
     for target, pair_list in (("gains", pairs), ("differences", pairs_between)):
         for a, b in pair_list:
             name = a if target == "gains" else f"{a} - {b}"
@@ -144,6 +142,11 @@ def summarize(results: dict[str, Any], *, resamples: int = 10_000) -> dict[str, 
                         m: paired_difference(_matrix(evals, runs[a], mode, ids, m), _matrix(evals, runs[b], mode, ids, m),
                                              strata=strata, resamples=resamples).to_dict()
                         for m in interval_metrics(rows)}
+    trl_minus_ours = out["differences"].get("trl_grpo_tuned - ours_grpo")
+    if trl_minus_ours is not None:  # issue #27 compares the two GRPOs, ours first
+        out["differences"]["ours_grpo - trl_grpo_tuned"] = {
+            mode: {group: {m: negated(d) for m, d in metrics.items()} for group, metrics in per_group.items()}
+            for mode, per_group in trl_minus_ours.items()}
     out["bar"] = bar(out, evals)
     out["grpo_bar"] = grpo_bar(out, results)
     return out
