@@ -66,7 +66,7 @@ class Interval:
 
 def negated(d: dict[str, Any]) -> dict[str, Any]:
     """An interval as :meth:`Interval.to_dict` wrote it, of the negated statistic (b - a from a - b)."""
-    return {**d, "estimate": -d["estimate"], "low": -d["high"], "high": -d["low"]}
+    return {**d, "estimate": 0.0 - d["estimate"], "low": 0.0 - d["high"], "high": 0.0 - d["low"]}  # 0.0 - x: no -0.0
 
 
 def bootstrap_mean(values: Sequence[float] | Sequence[Sequence[float]], *, strata: Sequence[Any] | None = None,
