@@ -29,6 +29,8 @@ from selfimprove.config import TaskConfig
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
 from selfimprove.tasks.base import Problem
+from selfimprove.train.config import TRUNCATED
+from verifiers.base import Verification
 from verifiers.runtime import VerifierRuntime, VerifyItem
 
 
@@ -50,21 +52,39 @@ def sampling_record(params: SamplingParams, num_samples: int) -> dict[str, Any]:
     return dataclasses.asdict(dataclasses.replace(params, num_samples=num_samples))
 
 
-def grade(traces: Sequence[Trace], runtime: VerifierRuntime, *, progress: bool = False) -> None:
-    """Attach a verification to every trace (in place)."""
-    items = [VerifyItem(t.completion, t.reference, t.fields) for t in traces]
-    for trace, verification in zip(traces, runtime.verify_batch(items, progress=progress)):
-        trace.verification = verification
+#: What a completion cut off by the length cap is graded as under ``truncated="invalid"``.
+CUT_OFF = Verification(score=0.0, status="invalid", feedback="cut off by the length cap (sampling.max_new_tokens) "
+                       "before it finished: no final answer to grade")
+
+
+def grade(traces: Sequence[Trace], runtime: VerifierRuntime, *, progress: bool = False,
+          truncated: str = "grade") -> None:
+    """Attach a verification to every trace (in place).
+
+    ``truncated``: how a completion the length cap cut off is graded. ``grade``: the verifier
+    grades its partial text, as evaluation does (and as TRL's reward functions do). ``invalid``:
+    it is :data:`CUT_OFF` without calling the verifier. Training uses ``invalid`` for GRPO's
+    rewards: graded, a cut-off text is rewarded for the answer it happened to state before
+    rambling on, and nothing teaches the policy to stop (see ``train.grpo.truncated``).
+    """
+    if truncated not in TRUNCATED:
+        raise ValueError(f"truncated must be one of {', '.join(TRUNCATED)}, got {truncated!r}")
+    cut = [truncated == "invalid" and t.finish_reason == "length" for t in traces]
+    todo = [t for t, c in zip(traces, cut) if not c]
+    items = [VerifyItem(t.completion, t.reference, t.fields) for t in todo]
+    verdicts = iter(runtime.verify_batch(items, progress=progress) if items else [])
+    for trace, c in zip(traces, cut):
+        trace.verification = CUT_OFF if c else next(verdicts)
         trace.verifier = runtime.identity
 
 
 def sample_and_grade(policy: LoadedModel, requests: Sequence[RolloutRequest], num_samples: int,
                      params: SamplingParams, runtime: VerifierRuntime, *, seed: int, round: int,
-                     backend: RolloutsConfig, stats: RolloutStats | None = None) -> list[Trace]:
+                     backend: RolloutsConfig, stats: RolloutStats | None = None, truncated: str = "grade") -> list[Trace]:
     """``num_samples`` graded completions per request, in request order, on every rank.
 
     ``stats`` (optional) accumulates this rank's sequences, tokens, generation and grading time.
-    ``backend``: the ``rollouts`` config section (``hf`` or ``vllm``).
+    ``backend``: the ``rollouts`` config section (``hf`` or ``vllm``). ``truncated``: see :func:`grade`.
     """
     stats = stats if stats is not None else RolloutStats()
     w = distributed.world()
@@ -77,6 +97,6 @@ def sample_and_grade(policy: LoadedModel, requests: Sequence[RolloutRequest], nu
     failpoint("verify")
     t0 = time.perf_counter()
     if local:
-        grade(local, runtime)
+        grade(local, runtime, truncated=truncated)
     stats.verify_s += time.perf_counter() - t0
     return [t for part in distributed.gather_objects(local) for t in part]

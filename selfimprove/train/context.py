@@ -102,13 +102,15 @@ class SamplingPhase:
                 ledger.complete(round, name, 0.0)
         self.t0 = time.perf_counter()
 
-    def sample(self, requests: Sequence[RolloutRequest], k: int, *, seed: int | None = None) -> list[Trace]:
-        """``k`` graded samples per request, sharded across ranks; ``seed`` defaults to the phase's."""
+    def sample(self, requests: Sequence[RolloutRequest], k: int, *, seed: int | None = None,
+               truncated: str = "grade") -> list[Trace]:
+        """``k`` graded samples per request, sharded across ranks; ``seed`` defaults to the phase's;
+        ``truncated``: how a completion cut off by the length cap is graded (:func:`~selfimprove.sampling.grade`)."""
         self.num_samples = k
         preemption.check(f"round {self.round} {self.name}")
         traces = sample_and_grade(self.ctx.policy, requests, k, self.ctx.cfg.sampling, self.ctx.runtime,
                                   seed=self.seed if seed is None else seed, round=self.round, stats=self.stats,
-                                  backend=self.ctx.cfg.rollouts)
+                                  backend=self.ctx.cfg.rollouts, truncated=truncated)
         failpoint("sample")
         return traces
 

@@ -77,9 +77,10 @@ def trainable_tokens(trace: Trace, eos_id: int) -> tuple[list[int], list[float]]
 class RefineEpisodes:
     """Turns groups of first attempts into episodes (sampling and grading the revisions)."""
 
-    def __init__(self, engine: RolloutEngine, runtime: VerifierRuntime) -> None:
+    def __init__(self, engine: RolloutEngine, runtime: VerifierRuntime, *, truncated: str = "grade") -> None:
         self.engine = engine
         self.runtime = runtime
+        self.truncated = truncated  # how attempts and revisions cut off by the length cap are graded
         self.revisions: list[Trace] = []  # every revision sampled, for the trace store
         self.unspliced = 0  # revisions trained as their attempt alone (the template re-rendered it)
         messages = [{"role": "user", "content": "Q"}]
@@ -93,13 +94,13 @@ class RefineEpisodes:
         attempts = [t for group in groups for t in group]
         ungraded = [t for t in attempts if t.verification is None]
         if ungraded:
-            grade(ungraded, self.runtime)
+            grade(ungraded, self.runtime, truncated=self.truncated)
         failed = [t for t in attempts if not t.verification.correct]
         revisions: dict[int, Trace] = {}
         if failed:
             traces = self.engine.generate([revision_request(t) for t in failed], num_samples=1)
             self.engine.seed += 1
-            grade(traces, self.runtime)
+            grade(traces, self.runtime, truncated=self.truncated)
             self.revisions += traces
             revisions = {id(a): r for a, r in zip(failed, traces)}
         return [[self._episode(t, revisions.get(id(t))) for t in group] for group in groups]

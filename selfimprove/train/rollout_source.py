@@ -50,11 +50,12 @@ def prompt_key(messages: Sequence[dict[str, str]]) -> str:
 class RolloutSource:
     def __init__(self, engine: RolloutEngine, problems_by_key: dict[str, Problem],
                  cached: dict[str, list[Trace]] | None = None, episodes: RefineEpisodes | None = None, *,
-                 runtime: VerifierRuntime | None = None, reserve: Sequence[Any] = (), refill_passes: int = 0,
-                 max_staleness: int | None = None, start_step: int = 0):
+                 runtime: VerifierRuntime | None = None, truncated: str = "grade", reserve: Sequence[Any] = (),
+                 refill_passes: int = 0, max_staleness: int | None = None, start_step: int = 0):
         self.engine = engine
         self.episodes = episodes
         self.runtime = runtime  # grades fresh groups (None: the caller grades; no rollout_reward then)
+        self.truncated = truncated  # how a completion cut off by the length cap is graded (sampling.grade)
         self.problems_by_key = problems_by_key
         self.cached = {k: list(v) for k, v in (cached or {}).items()}
         self.reserve = list(reserve)  # messages of this rank's replacement prompts, in order of use
@@ -159,7 +160,7 @@ class RolloutSource:
             traces = self.engine.generate([self._request(runs[i][0], runs[i][1]) for i in items], num_samples=n)
             self.engine.seed += 1  # the next call must not redraw the same samples
             if self.runtime is not None and self.episodes is None:  # episodes grade their own attempts
-                grade(traces, self.runtime)
+                grade(traces, self.runtime, truncated=self.truncated)
             self.fresh += traces
             for j, i in enumerate(items):
                 groups[i] = traces[j * n : (j + 1) * n]

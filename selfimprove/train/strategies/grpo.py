@@ -88,7 +88,7 @@ class GRPO(Strategy):
             # The update trains on prompts_per_round() groups: sampling more prompts than that only
             # costs time (flat groups are replaced, per step or here per round).
             prompts = ctx.round_prompts(seed=generate.seed, at_most=self.prompts_per_round())
-            traces = generate.sample(ctx.requests(prompts), g.num_generations)
+            traces = generate.sample(ctx.requests(prompts), g.num_generations, truncated=g.truncated)
             kept = [True] * len(traces)
             if g.dynamic_sampling != "none":
                 if g.dynamic_sampling == "round":
@@ -117,7 +117,8 @@ class GRPO(Strategy):
             more = ctx.choose(deficit, seed=seed, exclude={t.problem_id for t in traces})
             if not more:
                 break
-            traces = traces + phase.sample(ctx.requests(more), self.cfg.train.grpo.num_generations, seed=seed)
+            g = self.cfg.train.grpo
+            traces = traces + phase.sample(ctx.requests(more), g.num_generations, seed=seed, truncated=g.truncated)
         return traces
 
     def prompts_per_round(self) -> int:
@@ -163,8 +164,9 @@ class GRPO(Strategy):
         engine = build_engine(policy.model, policy.tokenizer, self.cfg.sampling, self.cfg.rollouts,
                               model_dir=policy.path, seed=distributed.rank_seed(seed), policy=policy.name,
                               round=data.round, progress=False, dtype=policy.compute_dtype)
-        episodes = RefineEpisodes(engine, self.runtime) if g.refine else None
-        source = RolloutSource(engine, by_key, cached, episodes, runtime=self.runtime, reserve=reserve,
+        episodes = RefineEpisodes(engine, self.runtime, truncated=g.truncated) if g.refine else None
+        source = RolloutSource(engine, by_key, cached, episodes, runtime=self.runtime, truncated=g.truncated,
+                               reserve=reserve,
                                refill_passes=g.refill_passes if g.dynamic_sampling == "step" else 0,
                                max_staleness=g.max_staleness, start_step=start)
         args = GRPOConfig(
