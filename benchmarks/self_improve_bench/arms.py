@@ -160,6 +160,9 @@ def loop_arm_result(cfg: Config, budget_s: float) -> dict[str, Any]:
     manifest = run_dir / "traces" / "manifest.json"
     entries = json.loads(manifest.read_text())["files"] if manifest.exists() else []
     counted = last["round"] if last else 0
+    if last is None:  # the record says so too (steps 0, checkpoint None): the base model stands in for the arm
+        print(f"  {cfg.run.name}: no round ended within the {budget_s / 60:.1f}-min budget; "
+              "the arm is scored as the base model", flush=True)
     samples = sum(e["rows"] for e in entries if e["phase"] != "eval" and e["round"] <= counted)
     rounds = [{"round": h["round"], "strategy": h["strategy"], "train_min": h["train_wall_s"] / 60,
                "global_step": h["global_step"], "val_pass@1": h.get("pass@1"), "counted": h["round"] <= counted}
