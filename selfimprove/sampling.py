@@ -53,8 +53,9 @@ def sampling_record(params: SamplingParams, num_samples: int) -> dict[str, Any]:
 
 
 #: What a completion cut off by the length cap is graded as under ``truncated="invalid"``.
-CUT_OFF = Verification(score=0.0, status="invalid", feedback="cut off by the length cap (sampling.max_new_tokens) "
-                       "before it finished: no final answer to grade")
+#: Model-facing feedback (refinement shows it to the policy); ``details`` tells it apart from a verifier's verdict.
+CUT_OFF = Verification(score=0.0, status="invalid", feedback="The answer was cut off by the length cap before it "
+                       "reached a final answer.", details={"cut_off": True})
 
 
 def grade(traces: Sequence[Trace], runtime: VerifierRuntime, *, progress: bool = False,

@@ -17,6 +17,11 @@ from training on the model's own samples at all, not from the verifier's signal.
 
 Both are deterministic: the same batch gets the same verdicts on a resumed run, whose re-run
 phases draw the same samples.
+
+Under GRPO's ``train.grpo.truncated: invalid`` a completion cut off by the length cap earns 0
+before a control sees the batch (:func:`selfimprove.sampling.grade`): the control randomises the
+verdicts of finished completions only. It removes the correctness signal, not the length one,
+which the real run has too.
 """
 
 from __future__ import annotations

@@ -72,16 +72,52 @@ def test_unknown_values_are_refused_with_the_choices(math_runtime):
         grade([trace("p1", "4", None)], math_runtime, truncated="zero")
 
 
-def test_the_rollout_source_rewards_fresh_cut_off_samples_zero(tiny, math_runtime):
+class HalfStopped(RolloutEngine):
+    """The tiny model's samples with every other one marked as stopped: a random model rarely
+    stops by itself, and the rule must hold for a mix of cut-off and finished samples."""
+
+    def generate(self, requests, num_samples=None):
+        traces = super().generate(requests, num_samples)
+        for t in traces[::2]:
+            t.finish_reason = "stop"
+        return traces
+
+
+def test_the_rollout_source_grades_finished_samples_and_rewards_cut_off_ones_zero(tiny, math_runtime):
     """Fresh groups sampled inside TRL's steps are graded with the same rule as the generate phase's."""
     messages = [{"role": "user", "content": "What is 2 + 2?"}]
     problem = Problem(id="p1", prompt="What is 2 + 2?", reference="4", task="arithmetic")
-    engine = RolloutEngine(tiny.model, tiny.tokenizer, SamplingParams(max_new_tokens=3), seed=0, progress=False)
-    source = RolloutSource(engine, {prompt_key(messages): problem}, runtime=Counting(math_runtime),
-                           truncated="invalid")
+    engine = HalfStopped(tiny.model, tiny.tokenizer, SamplingParams(max_new_tokens=3), seed=0, progress=False)
+    runtime = Counting(math_runtime)
+    source = RolloutSource(engine, {prompt_key(messages): problem}, runtime=runtime, truncated="invalid")
     out = source([messages] * 8, None)
     cut = [t.finish_reason == "length" for t in source.fresh]
-    assert any(cut)  # a random model rarely stops within 3 tokens
-    assert all(t.verification == CUT_OFF for t, c in zip(source.fresh, cut) if c)
-    assert [r for r, c in zip(out["rollout_reward"], cut) if c] == [0.0] * sum(cut)
-    assert len(source.runtime.graded) == len(cut) - sum(cut)
+    assert sum(cut) == 4  # the tiny model ran every sample to the 3-token cap; half are marked stopped
+    assert all((t.verification == CUT_OFF) == c for t, c in zip(source.fresh, cut))
+    assert runtime.graded == [t.completion for t, c in zip(source.fresh, cut) if not c]
+    assert [r for r, c in zip(out["rollout_reward"], cut) if c] == [0.0] * 4
+
+
+def test_a_grpo_round_grades_its_generate_phase_and_its_rollouts_by_the_rule(tmp_path):
+    """The strategy passes ``train.grpo.truncated`` to every grading it does: the generate phase
+    (whose groups most steps train on), the round's refill, and the update's fresh samples."""
+    import pyarrow.parquet as pq
+
+    from selfimprove.config import load_config
+    from selfimprove.train.loop import run_train
+    from tests.support import tiny_overrides
+
+    cfg = load_config(None, tiny_overrides(tmp_path, "g", **{
+        "train.rounds": 1, "train.schedule": "[grpo]", "train.grpo.truncated": "invalid",
+        "train.grpo.steps_per_round": 1, "train.grpo.prompts_per_step": 2, "train.grpo.num_generations": 4,
+        "train.grpo.dynamic_sampling": "round", "train.grpo.reuse_rollouts": False, "train.eval_every": 2}))
+    run_train(cfg, quiet=True)
+    phases = {}
+    for name in ("generate", "rollouts"):
+        rows = pq.read_table(tmp_path / "g" / "traces" / "round-001" / f"{name}.parquet").to_pylist()
+        phases[name] = [(r["finish_reason"], r["status"], r["feedback"]) for r in rows]
+    assert len(phases["generate"]) > 8  # 2 prompts x 4, then a refill pass for the flat groups
+    for name, rows in phases.items():
+        assert any(f == "length" for f, _, _ in rows), name
+        for finish, status, feedback in rows:
+            assert (status == "invalid" and feedback == CUT_OFF.feedback) == (finish == "length"), (name, finish, status)
