@@ -29,7 +29,6 @@ from selfimprove.config import TaskConfig
 from selfimprove.models import LoadedModel
 from selfimprove.prompts import build_messages
 from selfimprove.tasks.base import Problem
-from selfimprove.train.config import TRUNCATED
 from verifiers.base import Verification
 from verifiers.runtime import VerifierRuntime, VerifyItem
 
@@ -52,6 +51,8 @@ def sampling_record(params: SamplingParams, num_samples: int) -> dict[str, Any]:
     return dataclasses.asdict(dataclasses.replace(params, num_samples=num_samples))
 
 
+#: How :func:`grade` may grade a completion cut off by the length cap (``train.grpo.truncated``).
+TRUNCATED = ("invalid", "grade")
 #: What a completion cut off by the length cap is graded as under ``truncated="invalid"``.
 #: Model-facing feedback (refinement shows it to the policy); ``details`` tells it apart from a verifier's verdict.
 CUT_OFF = Verification(score=0.0, status="invalid", feedback="The answer was cut off by the length cap before it "

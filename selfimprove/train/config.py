@@ -24,8 +24,6 @@ _NOT_WITH_OUR_ROLLOUTS = frozenset({"use_vllm", "vllm_mode", "vllm_server_base_u
 IMPORTANCE_MODES = ("token_truncate", "token_mask", "sequence_truncate", "sequence_mask")
 #: Loss types whose per-token term is -min(r A, clip(r) A): a positive weight on A scales it exactly.
 CORRECTABLE_LOSSES = ("grpo", "bnpo", "dr_grpo", "dapo")
-#: How a training sample cut off by the length cap is graded (selfimprove.sampling.grade).
-TRUNCATED = ("invalid", "grade")
 
 
 @dataclasses.dataclass
@@ -58,7 +56,7 @@ class GRPOOptions:
     scale_rewards: str = field("group", help="Reward scaling: group, batch, none (GRPOConfig.scale_rewards).")
     num_iterations: int = field(1, help="Updates per generated batch (GRPOConfig.num_iterations, mu).")
     mask_truncated_completions: bool = field(False, help="Exclude completions cut by the length cap from the loss.")
-    truncated: str = field(
+    truncated: Literal["invalid", "grade"] = field(
         "invalid", help="Reward of a completion the length cap cut off: 'invalid' = 0, not graded (it never reached "
         "its final answer); 'grade' = the verifier grades the partial text, as TRL's reward functions do. Graded, "
         "a cut-off text earns the answer it stated before rambling on, and GRPO learns to run to the cap."
@@ -96,8 +94,6 @@ class GRPOOptions:
         if self.gradient_accumulation_steps < 1 or batch % self.gradient_accumulation_steps:
             raise ValueError(f"gradient_accumulation_steps must be >= 1 and divide prompts_per_step x num_generations "
                              f"= {batch}, got {self.gradient_accumulation_steps}")
-        if self.truncated not in TRUNCATED:
-            raise ValueError(f"truncated must be one of {', '.join(TRUNCATED)}, got {self.truncated!r}")
         if self.dynamic_sampling not in ("step", "round", "none"):
             raise ValueError(f"dynamic_sampling must be step, round or none, got {self.dynamic_sampling!r}")
         if self.importance_correction not in IMPORTANCE_MODES + ("none",):

@@ -8,9 +8,10 @@ the cap (issue #27's ablation: 0.71 of dev answers truncated at 192 tokens).
 import pytest
 
 from rollouts.engine import RolloutEngine, SamplingParams
+from selfimprove.config import load_config
+from selfimprove.configio import ConfigError
 from selfimprove.sampling import CUT_OFF, grade
 from selfimprove.tasks.base import Problem
-from selfimprove.train.config import GRPOOptions
 from selfimprove.train.rollout_source import RolloutSource, prompt_key
 from tests.support import trace
 from verifiers.runtime import VerifierRuntime
@@ -66,8 +67,8 @@ def test_a_batch_of_cut_off_completions_only(math_runtime):
 
 
 def test_unknown_values_are_refused_with_the_choices(math_runtime):
-    with pytest.raises(ValueError, match="truncated must be one of invalid, grade, got 'zero'"):
-        GRPOOptions(truncated="zero")
+    with pytest.raises(ConfigError, match="'train.grpo.truncated' must be one of 'invalid' | 'grade', got 'zero'"):
+        load_config(None, ["train.grpo.truncated=zero"])
     with pytest.raises(ValueError, match="truncated must be one of invalid, grade"):
         grade([trace("p1", "4", None)], math_runtime, truncated="zero")
 
