@@ -53,8 +53,8 @@ def sampling_record(params: SamplingParams, num_samples: int) -> dict[str, Any]:
 
 #: How :func:`grade` may grade a completion cut off by the length cap (``train.grpo.truncated``).
 TRUNCATED = ("invalid", "grade")
-#: What a completion cut off by the length cap is graded as under ``truncated="invalid"``.
-#: Model-facing feedback (refinement shows it to the policy); ``details`` tells it apart from a verifier's verdict.
+#: A cut-off completion's grade under ``truncated="invalid"``. The feedback is model-facing (refinement
+#: shows it to the policy); ``details`` tells it apart from a verifier's verdict.
 CUT_OFF = Verification(score=0.0, status="invalid", feedback="The answer was cut off by the length cap before it "
                        "reached a final answer.", details={"cut_off": True})
 
