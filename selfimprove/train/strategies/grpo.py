@@ -108,7 +108,8 @@ class GRPO(Strategy):
     def _refill(self, round: int, traces: list[Trace], target: int, ctx: RoundContext,
                 phase: SamplingPhase) -> list[Trace]:
         """Replace flat groups with groups of fresh prompts (``dynamic_sampling=round``)."""
-        for attempt in range(self.cfg.train.grpo.refill_passes):
+        g = self.cfg.train.grpo
+        for attempt in range(g.refill_passes):
             varied, _ = split_by_variance(traces)
             deficit = target - len(varied)
             if deficit <= 0:
@@ -117,7 +118,6 @@ class GRPO(Strategy):
             more = ctx.choose(deficit, seed=seed, exclude={t.problem_id for t in traces})
             if not more:
                 break
-            g = self.cfg.train.grpo
             traces = traces + phase.sample(ctx.requests(more), g.num_generations, seed=seed, truncated=g.truncated)
         return traces
 
@@ -166,8 +166,7 @@ class GRPO(Strategy):
                               round=data.round, progress=False, dtype=policy.compute_dtype)
         episodes = RefineEpisodes(engine, self.runtime, truncated=g.truncated) if g.refine else None
         source = RolloutSource(engine, by_key, cached, episodes, runtime=self.runtime, truncated=g.truncated,
-                               reserve=reserve,
-                               refill_passes=g.refill_passes if g.dynamic_sampling == "step" else 0,
+                               reserve=reserve, refill_passes=g.refill_passes if g.dynamic_sampling == "step" else 0,
                                max_staleness=g.max_staleness, start_step=start)
         args = GRPOConfig(
             **self.common_args(policy, seed), learning_rate=g.learning_rate, max_steps=max_steps,
